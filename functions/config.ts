@@ -1,0 +1,151 @@
+/**
+ * The one validated configuration object for every entry point (Lambda, local server, CLI).
+ *
+ * Everything comes from environment variables so that the Pulumi program, `npm start` and
+ * the tests configure the router the same way. Invalid values fail fast at start-up with a
+ * message naming the variable, never later at request time.
+ *
+ * @example
+ *   const config = loadConfig(process.env);
+ *   config.accessTokenTtlSeconds; // 900
+ */
+import { z } from "zod";
+
+const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const bool = (fallback: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", "yes", "no"])
+    .default(fallback ? "true" : "false")
+    .transform((v) => v === "true" || v === "1" || v === "yes");
+const list = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v) =>
+      v
+        .split(/[\s,]+/)
+        .map((s) => s.trim())
+        .filter(Boolean),
+    );
+const optionalUrl = z
+  .string()
+  .url()
+  .optional()
+  .or(z.literal("").transform(() => undefined));
+
+/** Environment variable name -> schema. Names are the contract with infra/ and local mode. */
+const envSchema = z.object({
+  /** Public issuer URL (the CloudFront URL or custom domain); `iss` of every token. */
+  LATCHKEY_ISSUER: z.string().url(),
+  LATCHKEY_TABLE: z.string().min(3),
+  LATCHKEY_KEY_BUCKET: z.string().min(3),
+  /** KMS key for SSE-KMS on private key objects; empty means the bucket's default aws:kms key. */
+  LATCHKEY_KMS_KEY_ID: z.string().optional(),
+  AWS_REGION: z.string().default("us-east-1"),
+  /** Endpoint overrides: the only difference between AWS, LocalStack and local emulators. */
+  LATCHKEY_DYNAMODB_ENDPOINT: optionalUrl,
+  LATCHKEY_S3_ENDPOINT: optionalUrl,
+
+  LATCHKEY_ACCESS_TOKEN_TTL: seconds(900),
+  /** Upper bound on any access-token lifetime (per-client lifetimes are capped by it). */
+  LATCHKEY_MAX_ACCESS_TOKEN_TTL: seconds(3600),
+  LATCHKEY_REFRESH_FAMILY_TTL: seconds(30 * 24 * 3600),
+  LATCHKEY_REFRESH_MAX_USES: seconds(1000),
+
+  LATCHKEY_REGISTRATION_ENABLED: bool(true),
+  LATCHKEY_PASSWORD_MIN_LENGTH: z.coerce.number().int().min(8).max(64).default(15),
+  LATCHKEY_PASSWORD_MAX_LENGTH: z.coerce.number().int().min(64).max(4096).default(256),
+  LATCHKEY_LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
+  LATCHKEY_LOGIN_LOCKOUT_SECONDS: seconds(900),
+
+  /** Audiences a user may request at /login; the first is the default. */
+  LATCHKEY_USER_AUDIENCES: list("latchkey"),
+  /** Scopes a user may request at /login (space- or comma-separated). */
+  LATCHKEY_USER_SCOPES: list("openid profile"),
+
+  LATCHKEY_KEY_SIZE: z.coerce
+    .number()
+    .int()
+    .refine((n) => n === 2048 || n === 3072 || n === 4096, "must be 2048, 3072 or 4096")
+    .default(2048),
+  /** How long a warm instance trusts its in-memory keyring before re-reading it. */
+  LATCHKEY_KEY_CACHE_SECONDS: seconds(60),
+  /** API Gateway JWT authorizers cache a JWKS for up to two hours. */
+  LATCHKEY_AUTHORIZER_CACHE_SECONDS: seconds(7200),
+  /** max-age of /.well-known/* at the edge (CloudFront honours Cache-Control). */
+  LATCHKEY_WELL_KNOWN_MAX_AGE: seconds(300),
+
+  LATCHKEY_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
+  LATCHKEY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+});
+
+export type Env = z.input<typeof envSchema>;
+
+export interface Config {
+  issuer: string;
+  region: string;
+  table: string;
+  keyBucket: string;
+  kmsKeyId: string | undefined;
+  endpoints: { dynamodb: string | undefined; s3: string | undefined };
+  accessTokenTtlSeconds: number;
+  maxAccessTokenTtlSeconds: number;
+  refreshFamilyTtlSeconds: number;
+  refreshMaxUses: number;
+  registrationEnabled: boolean;
+  password: { minLength: number; maxLength: number };
+  loginThrottle: { maxFailures: number; lockoutSeconds: number };
+  userAudiences: string[];
+  userScopes: string[];
+  keySize: number;
+  keyCacheSeconds: number;
+  authorizerCacheSeconds: number;
+  wellKnownMaxAge: number;
+  maxBodyBytes: number;
+  logLevel: "debug" | "info" | "warn" | "error" | "silent";
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Validates the environment and returns the typed config; throws ConfigError naming each bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new ConfigError(`invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  if (e.LATCHKEY_ACCESS_TOKEN_TTL > e.LATCHKEY_MAX_ACCESS_TOKEN_TTL) {
+    throw new ConfigError(
+      "invalid configuration: LATCHKEY_ACCESS_TOKEN_TTL must not exceed LATCHKEY_MAX_ACCESS_TOKEN_TTL",
+    );
+  }
+  if (e.LATCHKEY_USER_AUDIENCES.length === 0) {
+    throw new ConfigError("invalid configuration: LATCHKEY_USER_AUDIENCES needs at least one audience");
+  }
+  return {
+    issuer: e.LATCHKEY_ISSUER.replace(/\/+$/, ""),
+    region: e.AWS_REGION,
+    table: e.LATCHKEY_TABLE,
+    keyBucket: e.LATCHKEY_KEY_BUCKET,
+    kmsKeyId: e.LATCHKEY_KMS_KEY_ID || undefined,
+    endpoints: { dynamodb: e.LATCHKEY_DYNAMODB_ENDPOINT, s3: e.LATCHKEY_S3_ENDPOINT },
+    accessTokenTtlSeconds: e.LATCHKEY_ACCESS_TOKEN_TTL,
+    maxAccessTokenTtlSeconds: e.LATCHKEY_MAX_ACCESS_TOKEN_TTL,
+    refreshFamilyTtlSeconds: e.LATCHKEY_REFRESH_FAMILY_TTL,
+    refreshMaxUses: e.LATCHKEY_REFRESH_MAX_USES,
+    registrationEnabled: e.LATCHKEY_REGISTRATION_ENABLED,
+    password: { minLength: e.LATCHKEY_PASSWORD_MIN_LENGTH, maxLength: e.LATCHKEY_PASSWORD_MAX_LENGTH },
+    loginThrottle: { maxFailures: e.LATCHKEY_LOGIN_MAX_FAILURES, lockoutSeconds: e.LATCHKEY_LOGIN_LOCKOUT_SECONDS },
+    userAudiences: e.LATCHKEY_USER_AUDIENCES,
+    userScopes: e.LATCHKEY_USER_SCOPES,
+    keySize: e.LATCHKEY_KEY_SIZE,
+    keyCacheSeconds: e.LATCHKEY_KEY_CACHE_SECONDS,
+    authorizerCacheSeconds: e.LATCHKEY_AUTHORIZER_CACHE_SECONDS,
+    wellKnownMaxAge: e.LATCHKEY_WELL_KNOWN_MAX_AGE,
+    maxBodyBytes: e.LATCHKEY_MAX_BODY_BYTES,
+    logLevel: e.LATCHKEY_LOG_LEVEL,
+  };
+}
