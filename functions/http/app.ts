@@ -1,0 +1,70 @@
+/**
+ * The HTTP app, written once: the Lambda entry and the local server both serve it.
+ * Errors are rendered here and nowhere else: an OAuthError becomes its JSON body, status and
+ * headers; anything else is a bug, logged with the request id, answered with an opaque 500.
+ */
+import { Hono } from "hono";
+import { randomUUID } from "node:crypto";
+import type { Issuer } from "../issuer.js";
+import type { AppEnv } from "./env.js";
+import { MethodNotAllowed, NotFound, OAuthError } from "../errors.js";
+import { log } from "../log.js";
+import { userRoutes } from "./routes/users.js";
+import { tokenRoutes } from "./routes/token.js";
+import { wellKnownRoutes } from "./routes/well-known.js";
+
+/** Routes and their methods, for 405 with an Allow header. Extended by later route modules. */
+export const ROUTES: Record<string, string[]> = {
+  "/register": ["POST"],
+  "/login": ["POST"],
+  "/token": ["POST"],
+  "/refresh": ["POST"],
+  "/revoke": ["POST"],
+  "/.well-known/jwks.json": ["GET", "HEAD"],
+  "/.well-known/openid-configuration": ["GET", "HEAD"],
+  "/.well-known/oauth-authorization-server": ["GET", "HEAD"],
+};
+
+export function createApp(issuer: Issuer): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use(async (c, next) => {
+    const env = c.env as AppEnv["Bindings"] | undefined;
+    const requestId = env?.event?.requestContext?.requestId ?? env?.lambdaContext?.awsRequestId ?? randomUUID();
+    c.set("requestId", requestId);
+    await next();
+    c.res.headers.set("X-Request-Id", requestId);
+    c.res.headers.set("X-Content-Type-Options", "nosniff");
+  });
+
+  userRoutes(app, issuer);
+  tokenRoutes(app, issuer);
+  wellKnownRoutes(app, issuer);
+
+  app.notFound((c) => {
+    const allowed = ROUTES[c.req.path];
+    const err = allowed
+      ? new MethodNotAllowed(`${c.req.method} is not allowed on ${c.req.path}`, allowed)
+      : new NotFound(`no route for ${c.req.method} ${c.req.path}`);
+    return render(err, c.get("requestId"));
+  });
+
+  app.onError((err, c) => {
+    const requestId = c.get("requestId") as string | undefined;
+    if (err instanceof OAuthError) return render(err, requestId);
+    log.error("unhandled error", { requestId, error: err.name, message: err.message, stack: err.stack });
+    return Response.json(
+      { error: "server_error", error_description: `internal error; request id ${requestId ?? "unknown"}` },
+      { status: 500, headers: { "Cache-Control": "no-store", ...(requestId ? { "X-Request-Id": requestId } : {}) } },
+    );
+  });
+
+  return app;
+}
+
+function render(err: OAuthError, requestId: string | undefined): Response {
+  return Response.json(err.toJSON(), {
+    status: err.status,
+    headers: { ...err.headers, "Cache-Control": "no-store", ...(requestId ? { "X-Request-Id": requestId } : {}) },
+  });
+}

@@ -1,0 +1,76 @@
+/**
+ * Reads and validates a request body: size (413), media type (415), syntax and schema (400).
+ * The only place a handler gets its input from.
+ */
+import type { Context } from "hono";
+import type { z } from "zod";
+import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from "../errors.js";
+
+export type MediaType = "json" | "form";
+
+export async function readBody<S extends z.ZodType>(
+  c: Context,
+  schema: S,
+  options: { accept: MediaType[]; maxBytes: number },
+): Promise<z.infer<S>> {
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > options.maxBytes) throw new PayloadTooLarge(`request body exceeds ${options.maxBytes} bytes`);
+  const mediaType = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  const kind: MediaType | undefined =
+    mediaType === "application/json" ? "json" : mediaType === "application/x-www-form-urlencoded" ? "form" : undefined;
+  if (!kind || !options.accept.includes(kind)) {
+    const expected = options.accept.map((k) => (k === "json" ? "application/json" : "application/x-www-form-urlencoded"));
+    throw new UnsupportedMediaType(`content-type must be ${expected.join(" or ")}`);
+  }
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (bytes.byteLength > options.maxBytes) throw new PayloadTooLarge(`request body exceeds ${options.maxBytes} bytes`);
+  let raw: string;
+  try {
+    raw = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new InvalidRequest("request body is not valid UTF-8");
+  }
+  const value = kind === "json" ? parseJson(raw) : parseForm(raw);
+  const result = schema.safeParse(value);
+  if (!result.success) throw new InvalidRequest(describeIssue(result.error.issues[0]));
+  return result.data;
+}
+
+function parseJson(raw: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new InvalidRequest("request body is not valid JSON");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidRequest("request body must be a JSON object");
+  }
+  return value;
+}
+
+/**
+ * RFC 6749 section 3.2: parameters must not be included more than once, and parameters sent
+ * without a value are treated as omitted.
+ */
+function parseForm(raw: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const seen = new Set<string>();
+  for (const [key, value] of new URLSearchParams(raw)) {
+    if (seen.has(key)) throw new InvalidRequest(`parameter ${key} is included more than once`);
+    seen.add(key);
+    if (value !== "") out[key] = value;
+  }
+  return out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue | undefined): string {
+  if (!issue) return "request body is invalid";
+  const where = issue.path.length ? issue.path.join(".") : "body";
+  if (issue.code === "unrecognized_keys") return `unknown parameter(s): ${issue.keys.join(", ")}`;
+  if (issue.code === "invalid_type") {
+    return issue.input === undefined ? `${where} is required` : `${where} must be a ${issue.expected}`;
+  }
+  if (issue.code === "too_big") return `${where} is too long`;
+  return `${where}: ${issue.message}`;
+}

@@ -1,0 +1,22 @@
+/** Authorization server metadata (RFC 8414), listing only what this issuer really supports. */
+import type { Config } from "../config.js";
+import { grants } from "../tokens/grants/index.js";
+
+export function discoveryDocument(config: Config): Record<string, unknown> {
+  const iss = config.issuer;
+  return {
+    issuer: iss,
+    jwks_uri: `${iss}/.well-known/jwks.json`,
+    token_endpoint: `${iss}/token`,
+    revocation_endpoint: `${iss}/revoke`,
+    grant_types_supported: Object.keys(grants),
+    token_endpoint_auth_methods_supported: ["none"],
+    revocation_endpoint_auth_methods_supported: ["none"],
+    token_endpoint_auth_signing_alg_values_supported: ["RS256"],
+    response_types_supported: [],
+    subject_types_supported: ["public"],
+    id_token_signing_alg_values_supported: ["RS256"],
+    scopes_supported: config.userScopes,
+    service_documentation: `${iss}/openapi.json`,
+  };
+}

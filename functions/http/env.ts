@@ -1,0 +1,9 @@
+/** Hono's typed environment for this app. */
+export interface AppEnv {
+  Variables: { requestId: string };
+  Bindings: {
+    /** Present when running under hono/aws-lambda. */
+    lambdaContext?: { awsRequestId?: string };
+    event?: { requestContext?: { requestId?: string } };
+  };
+}

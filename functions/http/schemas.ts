@@ -1,0 +1,62 @@
+/**
+ * Request and response schemas. Handlers validate with these, and the OpenAPI document is
+ * generated from the same objects, so the contract cannot drift from the code.
+ */
+import { z } from "zod";
+
+const text = (max: number) => z.string().max(max);
+
+export const RegisterRequest = z
+  .object({
+    username: text(256).describe("3-64 characters: letters, digits and . _ @ + -; case-insensitive"),
+    password: text(4096).describe("NIST SP 800-63B rules: at least 15 characters by default, no composition rules"),
+  })
+  .strict();
+
+export const LoginRequest = z
+  .object({
+    username: text(256),
+    password: text(4096),
+    audience: text(512).optional().describe("one of the configured user audiences; defaults to the first"),
+    scope: text(1024).optional().describe("space-delimited subset of the configured user scopes"),
+  })
+  .strict();
+
+export const RefreshRequest = z.object({ refresh_token: text(512) }).strict();
+
+/**
+ * /token accepts every grant's parameters; each grant checks the ones it needs. Unknown
+ * parameters are ignored, as RFC 6749 section 3.2 requires (so is RFC 7009's /revoke).
+ */
+export const TokenRequest = z
+  .object({
+    grant_type: text(128),
+    refresh_token: text(512).optional(),
+    scope: text(1024).optional(),
+    audience: text(512).optional(),
+    resource: text(512).optional(),
+    client_id: text(256).optional(),
+    client_secret: text(512).optional(),
+    client_assertion: text(16384).optional(),
+    client_assertion_type: text(256).optional(),
+  });
+
+export const RevokeRequest = z
+  .object({
+    token: text(16384),
+    token_type_hint: text(64).optional(),
+    client_id: text(256).optional(),
+    client_secret: text(512).optional(),
+  });
+
+export const TokenResponse = z.object({
+  access_token: z.string(),
+  token_type: z.literal("Bearer"),
+  expires_in: z.number().int(),
+  refresh_token: z.string().optional(),
+  scope: z.string().optional(),
+});
+
+export const RegisterResponse = z.object({ sub: z.string(), username: z.string() });
+
+export const ErrorResponse = z.object({ error: z.string(), error_description: z.string() });

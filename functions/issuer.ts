@@ -1,0 +1,29 @@
+/**
+ * The issuer's services, wired once per process from config. Entry points (Lambda, local
+ * server, CLI, tests) build one of these and hand it to the HTTP app or the key operations.
+ */
+import type { Config } from "./config.js";
+import { createAwsClients, type AwsClients } from "./storage/aws.js";
+import { KeyStore } from "./keys/key-store.js";
+import { LoginThrottle } from "./users/login-throttle.js";
+import { Users } from "./users/users.js";
+import { RefreshTokens } from "./tokens/refresh-tokens.js";
+
+export interface Issuer {
+  config: Config;
+  aws: AwsClients;
+  keys: KeyStore;
+  users: Users;
+  refreshTokens: RefreshTokens;
+}
+
+export function createIssuer(config: Config, aws: AwsClients = createAwsClients(config)): Issuer {
+  const throttle = new LoginThrottle(config, aws);
+  return {
+    config,
+    aws,
+    keys: new KeyStore(config, aws),
+    users: new Users(config, aws, throttle),
+    refreshTokens: new RefreshTokens(config, aws),
+  };
+}

@@ -1,0 +1,272 @@
+/**
+ * Keyring persistence and the signing-key cache.
+ *
+ * Private key material lives in S3 (SSE-KMS); the keyring record (public JWKs, statuses,
+ * version) lives in DynamoDB. Every change writes key material to S3 first and then swaps the
+ * keyring record with a conditional write on its version, so:
+ * - two concurrent rotations produce exactly one new keyring (the loser's write fails);
+ * - a crash between the two steps leaves the old keyring untouched and fully valid (the new
+ *   S3 object is an unreferenced orphan).
+ */
+import { createPrivateKey, generateKeyPair, type KeyObject } from "node:crypto";
+import { promisify } from "node:util";
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import { calculateJwkThumbprint, type JWK } from "jose";
+import type { Config } from "../config.js";
+import type { AwsClients } from "../storage/aws.js";
+import { isConditionalCheckFailed } from "../storage/dynamo.js";
+import { TemporarilyUnavailable } from "../errors.js";
+import { etagOf } from "../http/responses.js";
+import { log } from "../log.js";
+import {
+  ensureComplete,
+  keyWith,
+  missingRoles,
+  publishedKeys,
+  revoke as revokeInState,
+  rotate as rotateState,
+  type KeyEntry,
+  type KeyringState,
+  type RotationRules,
+} from "./keyring.js";
+
+const generateRsa = promisify(generateKeyPair);
+const KEYRING_PK = "KEYRING";
+
+export interface SigningKey {
+  kid: string;
+  privateKey: KeyObject;
+  /** base64url of the JOSE header, computed once per key. */
+  encodedHeader: string;
+}
+
+export interface ChangeResult {
+  changed: boolean;
+  version: number;
+  /** Published kids after the change. */
+  published: { kid: string; status: string }[];
+  reason?: string;
+}
+
+export class KeyStore {
+  #cache: { state: KeyringState; loadedAt: number } | undefined;
+  #loading: Promise<KeyringState | undefined> | undefined;
+  #privateKeys = new Map<string, Promise<KeyObject>>();
+  #jwks: { body: string; etag: string; version: number } | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly aws: AwsClients,
+    private readonly now: () => number = () => Math.floor(Date.now() / 1000),
+  ) {}
+
+  get rules(): RotationRules {
+    return {
+      publishAheadSeconds: this.config.authorizerCacheSeconds + 2 * this.config.wellKnownMaxAge,
+      maxTokenLifetimeSeconds: this.config.maxAccessTokenTtlSeconds,
+    };
+  }
+
+  /** Reads the keyring record from DynamoDB (no cache). */
+  async read(): Promise<KeyringState | undefined> {
+    const out = await this.aws.ddb.send(
+      new GetCommand({ TableName: this.config.table, Key: { pk: KEYRING_PK, sk: KEYRING_PK }, ConsistentRead: true }),
+    );
+    if (!out.Item) return undefined;
+    return { version: out.Item.version as number, keys: out.Item.keys as KeyEntry[], updatedAt: out.Item.updatedAt as number };
+  }
+
+  /** The keyring as this instance sees it: cached for `keyCacheSeconds`, stale on storage errors. */
+  async state(): Promise<KeyringState | undefined> {
+    const cached = this.#cache;
+    if (cached && this.now() - cached.loadedAt < this.config.keyCacheSeconds) return cached.state;
+    this.#loading ??= this.read()
+      .then((state) => {
+        if (state) this.#cache = { state, loadedAt: this.now() };
+        return state;
+      })
+      .catch((err: unknown) => {
+        if (cached) {
+          log.warn("keyring refresh failed; serving the cached keyring", { error: String(err) });
+          return cached.state;
+        }
+        throw err;
+      })
+      .finally(() => {
+        this.#loading = undefined;
+      });
+    return this.#loading;
+  }
+
+  /** Drops the in-memory keyring so the next call reads storage (used after local changes). */
+  invalidate(): void {
+    this.#cache = undefined;
+    this.#jwks = undefined;
+  }
+
+  /** The key that signs new tokens. 503 when none can be loaded. */
+  async signingKey(): Promise<SigningKey> {
+    let state: KeyringState | undefined;
+    try {
+      state = await this.state();
+    } catch (err) {
+      log.error("cannot load keyring", { error: String(err) });
+      throw new TemporarilyUnavailable("no signing key is available");
+    }
+    const current = state && keyWith(state, "current");
+    if (!current) throw new TemporarilyUnavailable("no signing key is available");
+    let pending = this.#privateKeys.get(current.kid);
+    if (!pending) {
+      pending = this.#loadPrivateKey(current);
+      this.#privateKeys.set(current.kid, pending);
+      pending.catch(() => this.#privateKeys.delete(current.kid));
+    }
+    let privateKey: KeyObject;
+    try {
+      privateKey = await pending;
+    } catch (err) {
+      log.error("cannot load signing key material", { kid: current.kid, error: String(err) });
+      throw new TemporarilyUnavailable("no signing key is available");
+    }
+    return { kid: current.kid, privateKey, encodedHeader: encodeHeader(current.kid) };
+  }
+
+  /** The JWKS document body and its ETag, rebuilt only when the keyring version changes. */
+  async jwks(): Promise<{ body: string; etag: string }> {
+    let state: KeyringState | undefined;
+    try {
+      state = await this.state();
+    } catch (err) {
+      log.error("cannot load keyring", { error: String(err) });
+      throw new TemporarilyUnavailable("the key set is not available");
+    }
+    if (!state) throw new TemporarilyUnavailable("the key set is not available");
+    if (this.#jwks?.version !== state.version) {
+      const body = JSON.stringify({
+        keys: publishedKeys(state).map((k) => ({ ...k.publicJwk, kid: k.kid, use: "sig", alg: "RS256" })),
+      });
+      this.#jwks = { body, etag: etagOf(body), version: state.version };
+    }
+    return this.#jwks;
+  }
+
+  /** Creates current and next keys where missing. Idempotent: a complete keyring is left alone. */
+  async ensureKeys(): Promise<ChangeResult> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const state = await this.read();
+      const missing = missingRoles(state);
+      const count = Number(missing.current) + Number(missing.next);
+      if (count === 0) return this.#result(state!, false, "keyring already has current and next keys");
+      const fresh = await this.#createKeys(count);
+      const next = ensureComplete(state, fresh, this.now());
+      if (await this.#swap(state, next, fresh)) return this.#result(next, true);
+    }
+    throw new Error("ensure-keys lost the keyring race three times");
+  }
+
+  /** One rotation step. A concurrent rotation that wins makes this one return changed=false. */
+  async rotate(options: { force?: boolean } = {}): Promise<ChangeResult> {
+    const state = await this.read();
+    if (!state || !keyWith(state, "current") || !keyWith(state, "next")) {
+      const ensured = await this.ensureKeys();
+      return { ...ensured, reason: "keyring was incomplete; ensured keys instead of rotating" };
+    }
+    // Check the rules before generating key material (throws RotationRefused).
+    rotateState(state, placeholder(), this.rules, this.now(), options.force);
+    const [fresh] = await this.#createKeys(1);
+    const next = rotateState(state, fresh!, this.rules, this.now(), options.force);
+    if (await this.#swap(state, next, [fresh!])) return this.#result(next, true);
+    return this.#result((await this.read()) ?? state, false, "another rotation changed the keyring first");
+  }
+
+  /** Revokes a key (gone from the JWKS at once) and fills the keyring back up. */
+  async revoke(kid: string): Promise<ChangeResult> {
+    const state = await this.read();
+    if (!state) throw new Error("there is no keyring yet");
+    revokeInState(state, kid, placeholder(), this.now()); // validates kid before creating keys
+    const [fresh] = await this.#createKeys(1);
+    let next = revokeInState(state, kid, fresh!, this.now());
+    const created = [fresh!];
+    const missing = missingRoles(next);
+    if (missing.current || missing.next) {
+      const more = await this.#createKeys(Number(missing.current) + Number(missing.next));
+      created.push(...more);
+      next = { ...ensureComplete(next, more, this.now()), version: next.version };
+    }
+    if (await this.#swap(state, next, created)) return this.#result(next, true);
+    throw new Error("the keyring changed during revocation; run it again");
+  }
+
+  /** Generates RSA keys and writes their private halves to S3 (SSE-KMS). */
+  async #createKeys(count: number): Promise<KeyEntry[]> {
+    return Promise.all(
+      Array.from({ length: count }, async () => {
+        const { privateKey, publicKey } = await generateRsa("rsa", { modulusLength: this.config.keySize });
+        const exported = publicKey.export({ format: "jwk" }) as JWK;
+        const publicJwk: JWK = { kty: "RSA", n: exported.n, e: exported.e };
+        const kid = await calculateJwkThumbprint(publicJwk, "sha256");
+        const objectKey = `keys/${kid}.pem`;
+        await this.aws.s3.send(
+          new PutObjectCommand({
+            Bucket: this.config.keyBucket,
+            Key: objectKey,
+            Body: privateKey.export({ format: "pem", type: "pkcs8" }) as string,
+            ContentType: "application/x-pem-file",
+            ServerSideEncryption: "aws:kms",
+            SSEKMSKeyId: this.config.kmsKeyId,
+          }),
+        );
+        return { kid, status: "next" as const, createdAt: this.now(), objectKey, publicJwk };
+      }),
+    );
+  }
+
+  /** Conditional write on the keyring version; false when someone else changed it first. */
+  async #swap(before: KeyringState | undefined, after: KeyringState, created: KeyEntry[]): Promise<boolean> {
+    try {
+      await this.aws.ddb.send(
+        new PutCommand({
+          TableName: this.config.table,
+          Item: { pk: KEYRING_PK, sk: KEYRING_PK, version: after.version, keys: after.keys, updatedAt: after.updatedAt },
+          ...(before
+            ? { ConditionExpression: "version = :v", ExpressionAttributeValues: { ":v": before.version } }
+            : { ConditionExpression: "attribute_not_exists(pk)" }),
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      // The loser's key material is unreferenced; remove it (best effort, versioned bucket keeps history).
+      await Promise.allSettled(
+        created.map((k) => this.aws.s3.send(new DeleteObjectCommand({ Bucket: this.config.keyBucket, Key: k.objectKey }))),
+      );
+      return false;
+    }
+    this.#cache = { state: after, loadedAt: this.now() };
+    log.info("keyring updated", { version: after.version, published: publishedKeys(after).map((k) => `${k.kid}:${k.status}`) });
+    return true;
+  }
+
+  async #loadPrivateKey(entry: KeyEntry): Promise<KeyObject> {
+    const out = await this.aws.s3.send(new GetObjectCommand({ Bucket: this.config.keyBucket, Key: entry.objectKey }));
+    const pem = await out.Body!.transformToString();
+    return createPrivateKey({ key: pem, format: "pem" });
+  }
+
+  #result(state: KeyringState, changed: boolean, reason?: string): ChangeResult {
+    return {
+      changed,
+      version: state.version,
+      published: publishedKeys(state).map((k) => ({ kid: k.kid, status: k.status })),
+      ...(reason ? { reason } : {}),
+    };
+  }
+}
+
+function placeholder(): KeyEntry {
+  return { kid: "(pending)", status: "next", createdAt: 0, objectKey: "", publicJwk: {} };
+}
+
+function encodeHeader(kid: string): string {
+  return Buffer.from(JSON.stringify({ alg: "RS256", typ: "at+jwt", kid })).toString("base64url");
+}

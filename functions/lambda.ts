@@ -1,0 +1,83 @@
+/**
+ * The one Lambda entry point. It tells events apart by shape, so one image can back both the
+ * API function and the rotation function:
+ * - API Gateway HTTP API payload 2.0 -> the HTTP app;
+ * - `{"action":"rotate"}` (the EventBridge Scheduler target input), or a raw Scheduler /
+ *   EventBridge "Scheduled Event" -> one key rotation;
+ * - `{"action":"ensure-keys", ...}` (the deploy-time `aws.lambda.Invocation`) -> make sure a
+ *   current and a next key exist; idempotent.
+ * Anything else is rejected (thrown), so a misconfigured trigger fails loudly.
+ */
+import { handle } from "hono/aws-lambda";
+import { loadConfig } from "./config.js";
+import { createIssuer, type Issuer } from "./issuer.js";
+import { createApp } from "./http/app.js";
+import { log, setLogLevel } from "./log.js";
+import { RotationRefused } from "./errors.js";
+
+export type EventKind = "http" | "rotate" | "ensure-keys" | "unknown";
+
+/** Classifies an incoming Lambda event by its shape. */
+export function classifyEvent(event: unknown): EventKind {
+  if (typeof event !== "object" || event === null) return "unknown";
+  const e = event as Record<string, unknown>;
+  const rc = e.requestContext as Record<string, unknown> | undefined;
+  if (e.version === "2.0" && rc && typeof rc.http === "object") return "http";
+  if (e.action === "ensure-keys") return "ensure-keys";
+  if (e.action === "rotate") return "rotate";
+  if (e["detail-type"] === "Scheduled Event" && (e.source === "aws.scheduler" || e.source === "aws.events")) {
+    return "rotate";
+  }
+  return "unknown";
+}
+
+let issuer: Issuer | undefined;
+let httpHandler: ReturnType<typeof handle> | undefined;
+
+function init(): { issuer: Issuer; httpHandler: ReturnType<typeof handle> } {
+  if (!issuer || !httpHandler) {
+    const config = loadConfig(process.env);
+    setLogLevel(config.logLevel);
+    issuer = createIssuer(config);
+    httpHandler = handle(createApp(issuer));
+  }
+  return { issuer, httpHandler };
+}
+
+/** For tests: forget the cached issuer so the next event re-reads the environment. */
+export function resetForTests(): void {
+  issuer = undefined;
+  httpHandler = undefined;
+}
+
+export async function handler(event: unknown, context?: { awsRequestId?: string }): Promise<unknown> {
+  const kind = classifyEvent(event);
+  const { issuer, httpHandler } = init();
+  switch (kind) {
+    case "http":
+      return httpHandler(event as Parameters<typeof httpHandler>[0], context as never);
+    case "ensure-keys": {
+      const result = await issuer.keys.ensureKeys();
+      log.info("ensure-keys", { ...result });
+      return { ok: true, action: "ensure-keys", ...result };
+    }
+    case "rotate": {
+      const force = (event as { force?: unknown }).force === true;
+      try {
+        const result = await issuer.keys.rotate({ force });
+        log.info("rotation", { ...result });
+        return { ok: true, action: "rotate", ...result };
+      } catch (err) {
+        // A refused rotation is not a failure to retry: report it and let the next run try.
+        if (err instanceof RotationRefused) {
+          log.warn("rotation refused", { reason: err.message });
+          return { ok: false, action: "rotate", changed: false, reason: err.message };
+        }
+        throw err;
+      }
+    }
+    default:
+      log.error("unrecognised event", { keys: Object.keys((event ?? {}) as object).slice(0, 10) });
+      throw new Error("latchkey: unrecognised event shape");
+  }
+}

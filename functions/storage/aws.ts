@@ -1,0 +1,42 @@
+/**
+ * AWS clients, built in one place from config. Endpoint overrides are the only difference
+ * between AWS, LocalStack, moto and the embedded emulators.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { S3Client } from "@aws-sdk/client-s3";
+import type { Config } from "../config.js";
+
+/** s3rver's built-in key pair; dynalite, moto and LocalStack accept any credentials. */
+export const EMULATOR_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" };
+
+export interface AwsClients {
+  ddb: DynamoDBDocumentClient;
+  s3: S3Client;
+}
+
+export function createAwsClients(config: Pick<Config, "region" | "endpoints">): AwsClients {
+  const local = Boolean(config.endpoints.dynamodb || config.endpoints.s3);
+  // Emulators need some credentials (s3rver accepts only its fixed pair); AWS uses the default chain.
+  const credentials = local && !process.env.AWS_ACCESS_KEY_ID ? EMULATOR_CREDENTIALS : undefined;
+  const raw = new DynamoDBClient({
+    region: config.region,
+    endpoint: config.endpoints.dynamodb,
+    credentials,
+    maxAttempts: 3,
+  });
+  const ddb = DynamoDBDocumentClient.from(raw, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const s3 = new S3Client({
+    region: config.region,
+    endpoint: config.endpoints.s3,
+    forcePathStyle: Boolean(config.endpoints.s3),
+    credentials,
+    maxAttempts: 3,
+    // Emulators (s3rver) store aws-chunked bodies verbatim; only checksum when S3 demands it.
+    requestChecksumCalculation: "WHEN_REQUIRED",
+    responseChecksumValidation: "WHEN_REQUIRED",
+  });
+  return { ddb, s3 };
+}

@@ -1,0 +1,73 @@
+/**
+ * Access tokens: RS256 JWTs per RFC 9068 (header `typ: at+jwt`), signed with Node's crypto and
+ * a cached KeyObject. The callback form of `crypto.sign` runs RSA on libuv's thread pool, so
+ * signing uses both cores and does not block the event loop.
+ *
+ * @example
+ *   const { token, expiresIn } = await issueAccessToken(keys, config, { sub: "u1", aud: "api", scope: "read" });
+ */
+import { randomUUID, sign } from "node:crypto";
+import type { Config } from "../config.js";
+import type { KeyStore } from "../keys/key-store.js";
+
+export interface AccessTokenRequest {
+  sub: string;
+  aud: string | string[];
+  scope: string[];
+  clientId?: string;
+  /** Seconds; capped at config.maxAccessTokenTtlSeconds. */
+  ttl?: number;
+  /** Extra claims (never overriding iss, iat, exp, nbf, jti). */
+  claims?: Record<string, unknown>;
+}
+
+export interface IssuedAccessToken {
+  token: string;
+  expiresIn: number;
+  jti: string;
+  scope: string;
+}
+
+const SERVER_SET = new Set(["iss", "iat", "exp", "nbf", "jti"]);
+
+export async function issueAccessToken(
+  keys: KeyStore,
+  config: Config,
+  req: AccessTokenRequest,
+): Promise<IssuedAccessToken> {
+  const key = await keys.signingKey();
+  const now = Math.floor(Date.now() / 1000);
+  const expiresIn = Math.min(req.ttl ?? config.accessTokenTtlSeconds, config.maxAccessTokenTtlSeconds);
+  const jti = randomUUID();
+  const scope = req.scope.join(" ");
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(req.claims ?? {})) if (!SERVER_SET.has(k)) extra[k] = v;
+  const payload = {
+    ...extra,
+    iss: config.issuer,
+    sub: req.sub,
+    aud: req.aud,
+    exp: now + expiresIn,
+    iat: now,
+    nbf: now,
+    jti,
+    ...(req.clientId ? { client_id: req.clientId } : {}),
+    ...(scope ? { scope } : {}),
+  };
+  const signingInput = `${key.encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString("base64url")}`;
+  const signature = await new Promise<Buffer>((resolve, reject) =>
+    sign("sha256", Buffer.from(signingInput), key.privateKey, (err, sig) => (err ? reject(err) : resolve(sig))),
+  );
+  return { token: `${signingInput}.${signature.toString("base64url")}`, expiresIn, jti, scope };
+}
+
+/** RFC 6749 section 5.1 token response body. */
+export function tokenResponse(at: IssuedAccessToken, refreshToken?: string): Record<string, unknown> {
+  return {
+    access_token: at.token,
+    token_type: "Bearer",
+    expires_in: at.expiresIn,
+    ...(refreshToken ? { refresh_token: refreshToken } : {}),
+    ...(at.scope ? { scope: at.scope } : {}),
+  };
+}

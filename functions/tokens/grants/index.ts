@@ -1,0 +1,15 @@
+/** The grants /token dispatches to, by grant_type. One module per grant. */
+import type { Issuer } from "../../issuer.js";
+import type { Context } from "hono";
+import * as refreshToken from "./refresh-token.js";
+
+export type TokenParams = Record<string, string | undefined>;
+
+export interface Grant {
+  parameters: Set<string>;
+  handler(issuer: Issuer, params: TokenParams, c: Context): Promise<Record<string, unknown>>;
+}
+
+export const grants: Record<string, Grant> = {
+  refresh_token: refreshToken,
+};

@@ -1,0 +1,31 @@
+/**
+ * grant_type=refresh_token (RFC 6749 section 6), with rotation: the old token is spent, a new
+ * one is returned, and reuse of a spent token revokes the family (RFC 9700 section 4.14.2).
+ * The scope may be narrowed but never widened (RFC 6749 section 6).
+ */
+import { InvalidRequest, InvalidScope } from "../../errors.js";
+import type { Issuer } from "../../issuer.js";
+import { issueAccessToken, tokenResponse } from "../access-token.js";
+import { parseScope } from "../scopes.js";
+
+export const parameters = new Set(["refresh_token", "scope"]);
+
+export async function handler(
+  issuer: Issuer,
+  params: { refresh_token?: string | undefined; scope?: string | undefined },
+): Promise<Record<string, unknown>> {
+  if (!params.refresh_token) throw new InvalidRequest("refresh_token is required");
+  const requested = parseScope(params.scope);
+  await issuer.keys.signingKey(); // 503 before the refresh token is spent, not after
+  const { token, family } = await issuer.refreshTokens.rotate(params.refresh_token, (family) => {
+    const widened = (requested ?? []).filter((s) => !family.scope.includes(s));
+    if (widened.length) throw new InvalidScope(`scope exceeds the original grant: ${widened.join(" ")}`);
+  });
+  const at = await issueAccessToken(issuer.keys, issuer.config, {
+    sub: family.sub,
+    aud: family.aud,
+    scope: requested ?? family.scope,
+    ...(family.clientId ? { clientId: family.clientId } : {}),
+  });
+  return tokenResponse(at, token);
+}

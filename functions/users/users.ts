@@ -1,0 +1,86 @@
+/**
+ * People: registration and password login. Passwords are hashed with argon2id at OWASP's
+ * parameters (m=19456 KiB, t=2, p=1). Unknown users are verified against a dummy hash so an
+ * unknown username and a wrong password cost the same time and give the same answer.
+ */
+import { randomUUID } from "node:crypto";
+import argon2 from "argon2";
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import type { Config } from "../config.js";
+import type { AwsClients } from "../storage/aws.js";
+import { isConditionalCheckFailed, nowSeconds } from "../storage/dynamo.js";
+import { InvalidCredentials, UsernameTaken } from "../errors.js";
+import { checkPassword } from "./password-policy.js";
+import { normalizeUsername, type Username } from "./usernames.js";
+import type { LoginThrottle } from "./login-throttle.js";
+
+export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+
+export interface User {
+  sub: string;
+  username: string;
+}
+
+export class Users {
+  #dummyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly aws: AwsClients,
+    private readonly throttle: LoginThrottle,
+  ) {}
+
+  /** Creates a user; 400 for a broken rule, 409 when the (case-insensitive) name is taken. */
+  async register(rawUsername: string, password: string): Promise<User> {
+    const username = normalizeUsername(rawUsername);
+    checkPassword(password, username.display, this.config.password);
+    const hash = await argon2.hash(password.normalize("NFKC"), ARGON2_OPTIONS);
+    const user: User = { sub: randomUUID(), username: username.display };
+    try {
+      await this.aws.ddb.send(
+        new PutCommand({
+          TableName: this.config.table,
+          Item: { pk: `USER#${username.key}`, sk: "USER", ...user, passwordHash: hash, createdAt: nowSeconds() },
+          ConditionExpression: "attribute_not_exists(pk)",
+        }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) throw new UsernameTaken("that username is already taken");
+      throw err;
+    }
+    return user;
+  }
+
+  /** Verifies a username and password; throttled per username; one 401 for every failure. */
+  async authenticate(rawUsername: string, password: string): Promise<User> {
+    let username: Username | undefined;
+    try {
+      username = normalizeUsername(rawUsername);
+    } catch {
+      username = undefined; // a name that cannot exist is handled exactly like an unknown one
+    }
+    const throttleKey = username?.key ?? rawUsername.slice(0, 128).toLowerCase();
+    await this.throttle.check(throttleKey);
+    const item = username
+      ? (
+          await this.aws.ddb.send(
+            new GetCommand({ TableName: this.config.table, Key: { pk: `USER#${username.key}`, sk: "USER" } }),
+          )
+        ).Item
+      : undefined;
+    const hash = (item?.passwordHash as string | undefined) ?? (await this.dummyHash());
+    const ok = await argon2.verify(hash, password.normalize("NFKC")).catch(() => false);
+    if (!item || !ok) {
+      await this.throttle.recordFailure(throttleKey);
+      throw new InvalidCredentials();
+    }
+    await this.throttle.reset(throttleKey);
+    return { sub: item.sub as string, username: item.username as string };
+  }
+
+  /** A real argon2id hash of a random password, made once per instance. */
+  dummyHash(): Promise<string> {
+    this.#dummyHash ??= argon2.hash(randomUUID() + randomUUID(), ARGON2_OPTIONS);
+    return this.#dummyHash;
+  }
+}
