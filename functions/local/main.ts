@@ -5,15 +5,13 @@
  * run in this directory acts on this instance. State lives in memory: a restart starts fresh.
  */
 import { mkdir, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
-import { createServer, type AddressInfo } from "node:net";
+import { LOCAL_STATE_FILE } from "./state.js";
 import { loadConfig } from "../config.js";
 import { createIssuer } from "../issuer.js";
 import { setLogLevel } from "../log.js";
 import { provision, startEmulators } from "./emulators.js";
-import { listen } from "./server.js";
+import { freePort, listen } from "./server.js";
 
-export const LOCAL_STATE_FILE = join(".latchkey", "local.json");
 
 async function main(): Promise<void> {
   // Lambda runs Node 22; locally Node 20 is supported, so skip the SDK's upgrade notice.
@@ -70,13 +68,3 @@ main().catch((err: unknown) => {
   process.exit(1);
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}

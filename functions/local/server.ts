@@ -1,6 +1,6 @@
 /** Serves the HTTP app on Node's http server, on loopback. Used by `npm start` and the tests. */
 import { serve } from "@hono/node-server";
-import type { AddressInfo } from "node:net";
+import { createServer, type AddressInfo } from "node:net";
 import type { Issuer } from "../issuer.js";
 import { createApp } from "../http/app.js";
 
@@ -25,5 +25,17 @@ export async function listen(issuer: Issuer, port = 0, hostname = "127.0.0.1"): 
       });
     });
     server.once("error", reject);
+  });
+}
+
+/** A free TCP port on loopback (for servers whose URL must be known before they listen). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
   });
 }

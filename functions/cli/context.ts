@@ -1,0 +1,64 @@
+/**
+ * Where the CLI acts: the local instance started by `npm start` in this directory (found via
+ * `.latchkey/local.json`), or a deployed stack named by flags or environment variables
+ * (LATCHKEY_TABLE, LATCHKEY_KEY_BUCKET, AWS_REGION, LATCHKEY_ISSUER).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { loadConfig, type Config } from "../config.js";
+import { createIssuer, type Issuer } from "../issuer.js";
+import { LOCAL_STATE_FILE } from "../local/state.js";
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export interface TargetFlags {
+  table?: string | undefined;
+  bucket?: string | undefined;
+  region?: string | undefined;
+  issuer?: string | undefined;
+}
+
+export function resolveConfig(flags: TargetFlags, env: Record<string, string | undefined> = process.env): { config: Config; target: string } {
+  const explicit = flags.table || flags.bucket || env.LATCHKEY_TABLE;
+  let base: Record<string, string | undefined> = { ...env };
+  let target = "environment";
+  if (!explicit && existsSync(LOCAL_STATE_FILE)) {
+    const local = JSON.parse(readFileSync(LOCAL_STATE_FILE, "utf8")) as { pid: number; env: Record<string, string> };
+    if (!isAlive(local.pid)) {
+      throw new UsageError(`${LOCAL_STATE_FILE} names a local instance (pid ${local.pid}) that is not running; start it with npm start`);
+    }
+    base = { ...env, ...local.env };
+    target = `local instance ${local.env.LATCHKEY_ISSUER}`;
+  }
+  const merged = {
+    ...base,
+    ...(flags.table ? { LATCHKEY_TABLE: flags.table } : {}),
+    ...(flags.bucket ? { LATCHKEY_KEY_BUCKET: flags.bucket } : {}),
+    ...(flags.region ? { AWS_REGION: flags.region } : {}),
+    ...(flags.issuer ? { LATCHKEY_ISSUER: flags.issuer } : {}),
+  };
+  if (!merged.LATCHKEY_TABLE || !merged.LATCHKEY_KEY_BUCKET) {
+    throw new UsageError(
+      "no issuer to act on: run `npm start` in this directory first, or pass --table and --bucket " +
+        "(or set LATCHKEY_TABLE and LATCHKEY_KEY_BUCKET) for a deployed stack",
+    );
+  }
+  // Key and client operations do not need the public URL; tokens name it only when issued.
+  merged.LATCHKEY_ISSUER ??= "https://issuer.invalid";
+  return { config: loadConfig(merged), target };
+}
+
+export function openIssuer(flags: TargetFlags): Issuer & { target: string } {
+  const { config, target } = resolveConfig(flags);
+  return { ...createIssuer(config), target };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
