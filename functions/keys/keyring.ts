@@ -127,7 +127,7 @@ export function rotate(
   force = false,
 ): KeyringState {
   const hazard = rotationHazard(state, rules, now);
-  if (hazard && !force) throw new RotationRefused(`${hazard} (force it with `latchkey keys rotate --force`)`);
+  if (hazard && !force) throw new RotationRefused(`${hazard} (force it with: latchkey keys rotate --force)`);
   const keys = state.keys.map((k): KeyEntry => {
     switch (k.status) {
       case "previous":
