@@ -69,7 +69,8 @@ function describeIssue(issue: z.core.$ZodIssue | undefined): string {
   const where = issue.path.length ? issue.path.join(".") : "body";
   if (issue.code === "unrecognized_keys") return `unknown parameter(s): ${issue.keys.join(", ")}`;
   if (issue.code === "invalid_type") {
-    return issue.input === undefined ? `${where} is required` : `${where} must be a ${issue.expected}`;
+    // zod 4 does not report the input by default; its message names what was received.
+    return /received undefined/.test(issue.message) ? `${where} is required` : `${where} must be a ${issue.expected}`;
   }
   if (issue.code === "too_big") return `${where} is too long`;
   return `${where}: ${issue.message}`;
