@@ -3,6 +3,7 @@
  * server, CLI, tests) build one of these and hand it to the HTTP app or the key operations.
  */
 import type { Config } from "./config.js";
+import { setLogLevel } from "./log.js";
 import { createAwsClients, type AwsClients } from "./storage/aws.js";
 import { KeyStore } from "./keys/key-store.js";
 import { LoginThrottle } from "./users/login-throttle.js";
@@ -18,6 +19,7 @@ export interface Issuer {
 }
 
 export function createIssuer(config: Config, aws: AwsClients = createAwsClients(config)): Issuer {
+  setLogLevel(config.logLevel);
   const throttle = new LoginThrottle(config, aws);
   return {
     config,

@@ -12,7 +12,7 @@ import { handle } from "hono/aws-lambda";
 import { loadConfig } from "./config.js";
 import { createIssuer, type Issuer } from "./issuer.js";
 import { createApp } from "./http/app.js";
-import { log, setLogLevel } from "./log.js";
+import { log } from "./log.js";
 import { RotationRefused } from "./errors.js";
 
 export type EventKind = "http" | "rotate" | "ensure-keys" | "unknown";
@@ -37,7 +37,6 @@ let httpHandler: ReturnType<typeof handle> | undefined;
 function init(): { issuer: Issuer; httpHandler: ReturnType<typeof handle> } {
   if (!issuer || !httpHandler) {
     const config = loadConfig(process.env);
-    setLogLevel(config.logLevel);
     issuer = createIssuer(config);
     httpHandler = handle(createApp(issuer));
   }

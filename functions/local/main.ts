@@ -8,7 +8,6 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { LOCAL_STATE_FILE } from "./state.js";
 import { loadConfig } from "../config.js";
 import { createIssuer } from "../issuer.js";
-import { setLogLevel } from "../log.js";
 import { provision, startEmulators } from "./emulators.js";
 import { freePort, listen } from "./server.js";
 
@@ -34,7 +33,6 @@ async function main(): Promise<void> {
     LATCHKEY_KEY_CACHE_SECONDS: "5",
   };
   const config = loadConfig({ ...process.env, ...env });
-  setLogLevel(config.logLevel);
   await provision({
     region: config.region,
     table: config.table,
