@@ -46,6 +46,8 @@ export function resolveConfig(flags: TargetFlags, env: Record<string, string | u
   }
   // Key and client operations do not need the public URL; tokens name it only when issued.
   merged.LATCHKEY_ISSUER ??= "https://issuer.invalid";
+  // stdout carries the command's JSON; keep routine logs out of it.
+  merged.LATCHKEY_LOG_LEVEL ??= "warn";
   return { config: loadConfig(merged), target };
 }
 
