@@ -31,7 +31,7 @@ export function resolveConfig(flags: TargetFlags, env: Record<string, string | u
     base = { ...env, ...local.env };
     target = `local instance ${local.env.LATCHKEY_ISSUER}`;
   }
-  const merged = {
+  const merged: Record<string, string | undefined> = {
     ...base,
     ...(flags.table ? { LATCHKEY_TABLE: flags.table } : {}),
     ...(flags.bucket ? { LATCHKEY_KEY_BUCKET: flags.bucket } : {}),
