@@ -75,6 +75,15 @@ const envSchema = z.object({
   /** max-age of /.well-known/* at the edge (CloudFront honours Cache-Control). */
   LATCHKEY_WELL_KNOWN_MAX_AGE: seconds(300),
 
+  /** How long a warm instance trusts a cached client record (disabling takes effect within it). */
+  LATCHKEY_CLIENT_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  /** How long a rotated client secret keeps working next to its successor. */
+  LATCHKEY_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(24 * 3600),
+  /** Longest lifetime accepted for a private_key_jwt client assertion (RFC 7523 3: short). */
+  LATCHKEY_ASSERTION_MAX_AGE: z.coerce.number().int().min(30).max(3600).default(300),
+  /** Size limit of the caller's claim set at POST /sign (serialized JSON bytes). */
+  LATCHKEY_SIGN_MAX_CLAIMS_BYTES: z.coerce.number().int().min(256).max(65536).default(4096),
+
   LATCHKEY_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
   LATCHKEY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
@@ -101,6 +110,10 @@ export interface Config {
   keyCacheSeconds: number;
   authorizerCacheSeconds: number;
   wellKnownMaxAge: number;
+  clientCacheSeconds: number;
+  secretOverlapSeconds: number;
+  assertionMaxAgeSeconds: number;
+  signMaxClaimsBytes: number;
   maxBodyBytes: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
@@ -145,6 +158,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     keyCacheSeconds: e.LATCHKEY_KEY_CACHE_SECONDS,
     authorizerCacheSeconds: e.LATCHKEY_AUTHORIZER_CACHE_SECONDS,
     wellKnownMaxAge: e.LATCHKEY_WELL_KNOWN_MAX_AGE,
+    clientCacheSeconds: e.LATCHKEY_CLIENT_CACHE_SECONDS,
+    secretOverlapSeconds: e.LATCHKEY_SECRET_OVERLAP_SECONDS,
+    assertionMaxAgeSeconds: e.LATCHKEY_ASSERTION_MAX_AGE,
+    signMaxClaimsBytes: e.LATCHKEY_SIGN_MAX_CLAIMS_BYTES,
     maxBodyBytes: e.LATCHKEY_MAX_BODY_BYTES,
     logLevel: e.LATCHKEY_LOG_LEVEL,
   };
