@@ -9,6 +9,9 @@ import { KeyStore } from "./keys/key-store.js";
 import { LoginThrottle } from "./users/login-throttle.js";
 import { Users } from "./users/users.js";
 import { RefreshTokens } from "./tokens/refresh-tokens.js";
+import { Clients } from "./clients/clients.js";
+import { ClientAuthenticator } from "./clients/authenticate.js";
+import { AssertionVerifier } from "./clients/assertion.js";
 
 export interface Issuer {
   config: Config;
@@ -16,16 +19,21 @@ export interface Issuer {
   keys: KeyStore;
   users: Users;
   refreshTokens: RefreshTokens;
+  clients: Clients;
+  clientAuth: ClientAuthenticator;
 }
 
 export function createIssuer(config: Config, aws: AwsClients = createAwsClients(config)): Issuer {
   setLogLevel(config.logLevel);
   const throttle = new LoginThrottle(config, aws);
+  const clients = new Clients(config, aws);
   return {
     config,
     aws,
     keys: new KeyStore(config, aws),
     users: new Users(config, aws, throttle),
     refreshTokens: new RefreshTokens(config, aws),
+    clients,
+    clientAuth: new ClientAuthenticator(config, clients, new AssertionVerifier(config, aws)),
   };
 }

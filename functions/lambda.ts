@@ -57,6 +57,7 @@ export async function handler(event: unknown, context?: { awsRequestId?: string 
       return httpHandler(event as Parameters<typeof httpHandler>[0], context as never);
     case "ensure-keys": {
       const result = await issuer.keys.ensureKeys();
+      await issuer.clients.digester.ensurePepper();
       log.info("ensure-keys", { ...result });
       return { ok: true, action: "ensure-keys", ...result };
     }

@@ -12,6 +12,8 @@ import { log } from "../log.js";
 import { userRoutes } from "./routes/users.js";
 import { tokenRoutes } from "./routes/token.js";
 import { wellKnownRoutes } from "./routes/well-known.js";
+import { signRoutes } from "./routes/sign.js";
+import { validateRoutes } from "./routes/validate.js";
 
 /** Routes and their methods, for 405 with an Allow header. Extended by later route modules. */
 export const ROUTES: Record<string, string[]> = {
@@ -20,6 +22,8 @@ export const ROUTES: Record<string, string[]> = {
   "/token": ["POST"],
   "/refresh": ["POST"],
   "/revoke": ["POST"],
+  "/sign": ["POST"],
+  "/validate": ["GET", "HEAD"],
   "/.well-known/jwks.json": ["GET", "HEAD"],
   "/.well-known/openid-configuration": ["GET", "HEAD"],
   "/.well-known/oauth-authorization-server": ["GET", "HEAD"],
@@ -40,6 +44,8 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
   userRoutes(app, issuer);
   tokenRoutes(app, issuer);
   wellKnownRoutes(app, issuer);
+  signRoutes(app, issuer);
+  validateRoutes(app, issuer);
 
   app.notFound((c) => {
     const allowed = ROUTES[c.req.path];

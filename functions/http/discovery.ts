@@ -1,6 +1,7 @@
 /** Authorization server metadata (RFC 8414), listing only what this issuer really supports. */
 import type { Config } from "../config.js";
 import { grants } from "../tokens/grants/index.js";
+import { ASSERTION_ALGORITHMS } from "../clients/assertion.js";
 
 export function discoveryDocument(config: Config): Record<string, unknown> {
   const iss = config.issuer;
@@ -10,9 +11,10 @@ export function discoveryDocument(config: Config): Record<string, unknown> {
     token_endpoint: `${iss}/token`,
     revocation_endpoint: `${iss}/revoke`,
     grant_types_supported: Object.keys(grants),
-    token_endpoint_auth_methods_supported: ["none"],
+    // "none" covers the refresh_token grant for people who logged in at /login.
+    token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+    token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
     revocation_endpoint_auth_methods_supported: ["none"],
-    token_endpoint_auth_signing_alg_values_supported: ["RS256"],
     response_types_supported: [],
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: ["RS256"],

@@ -60,3 +60,39 @@ export const TokenResponse = z.object({
 export const RegisterResponse = z.object({ sub: z.string(), username: z.string() });
 
 export const ErrorResponse = z.object({ error: z.string(), error_description: z.string() });
+
+/** POST /sign: caller-chosen claims, minted for clients granted it (client auth as for /token). */
+export const SignRequest = z
+  .object({
+    claims: z.record(z.string(), z.unknown()).default({}).describe("claims to include; iss, iat, exp, nbf, jti, client_id are server-set"),
+    audience: text(512).optional().describe("one of the client's allowed audiences; defaults to the first"),
+    expires_in: z.number().int().positive().optional().describe("lifetime in seconds, at most the client's token lifetime"),
+    client_id: text(256).optional(),
+    client_secret: text(512).optional(),
+    client_assertion: text(16384).optional(),
+    client_assertion_type: text(256).optional(),
+  })
+  .strict();
+
+export const SignResponse = z.object({
+  access_token: z.string(),
+  token_type: z.literal("Bearer"),
+  expires_in: z.number().int(),
+});
+
+/** GET /validate query: optional requirements the token must meet. */
+export const ValidateQuery = z
+  .object({
+    scope: text(1024).optional().describe("space-delimited scopes the token must all carry"),
+    audience: text(512).optional().describe("an audience the token must be issued for"),
+  })
+  .strict();
+
+export const ValidateResponse = z.object({
+  active: z.literal(true),
+  sub: z.string(),
+  client_id: z.string().optional(),
+  scope: z.string().optional(),
+  aud: z.union([z.string(), z.array(z.string())]),
+  exp: z.number().int(),
+});

@@ -42,6 +42,7 @@ async function main(): Promise<void> {
   });
   const issuer = createIssuer(config);
   await issuer.keys.ensureKeys();
+  await issuer.clients.digester.ensurePepper();
   const server = await listen(issuer, port);
 
   await mkdir(".latchkey", { recursive: true });

@@ -1,6 +1,7 @@
 /** The grants /token dispatches to, by grant_type. One module per grant. */
 import type { Issuer } from "../../issuer.js";
 import type { Context } from "hono";
+import * as clientCredentials from "./client-credentials.js";
 import * as refreshToken from "./refresh-token.js";
 
 export type TokenParams = Record<string, string | undefined>;
@@ -11,5 +12,6 @@ export interface Grant {
 }
 
 export const grants: Record<string, Grant> = {
+  client_credentials: clientCredentials,
   refresh_token: refreshToken,
 };

@@ -1,0 +1,250 @@
+/**
+ * Machine clients: who they are, how they must authenticate, what they may ask for.
+ * Records live in the single table (`CLIENT#<clientId>` / `CLIENT`) and are cached in memory
+ * for `clientCacheSeconds`, so a warm function does not read DynamoDB per token; disabling a
+ * client therefore takes effect within that TTL on every instance.
+ *
+ * @example
+ *   const { client, clientSecret } = await clients.create({ name: "billing", scopes: ["invoices:read"], audiences: ["https://api.example.com"] });
+ */
+import { randomBytes } from "node:crypto";
+import { GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import type { JSONWebKeySet } from "jose";
+import type { Config } from "../config.js";
+import type { AwsClients } from "../storage/aws.js";
+import { isConditionalCheckFailed, nowSeconds } from "../storage/dynamo.js";
+import { InvalidRequest } from "../errors.js";
+import { newClientSecret, SecretDigester } from "./secrets.js";
+
+export type ClientAuth = "secret" | "private_key_jwt" | "both";
+
+export interface StoredSecret {
+  digest: string;
+  createdAt: number;
+  /** Set when a newer secret replaced this one; it stops working at this time. */
+  expiresAt?: number;
+}
+
+export interface Client {
+  clientId: string;
+  name: string;
+  auth: ClientAuth;
+  secrets: StoredSecret[];
+  jwks?: JSONWebKeySet;
+  jwksUri?: string;
+  scopes: string[];
+  audiences: string[];
+  /** Access-token lifetime in seconds (capped by the issuer's maximum). */
+  accessTokenTtl: number;
+  maySign: boolean;
+  enabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewClient {
+  name: string;
+  auth?: ClientAuth;
+  scopes?: string[];
+  audiences?: string[];
+  jwks?: JSONWebKeySet;
+  jwksUri?: string;
+  accessTokenTtl?: number;
+  maySign?: boolean;
+}
+
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+export class Clients {
+  #cache = new Map<string, { client: Client; loadedAt: number }>();
+  readonly digester: SecretDigester;
+
+  constructor(
+    private readonly config: Config,
+    private readonly aws: AwsClients,
+  ) {
+    this.digester = new SecretDigester(config, aws);
+  }
+
+  /** Creates a client. The secret (for secret/both clients) is returned here and never again. */
+  async create(input: NewClient): Promise<{ client: Client; clientSecret?: string }> {
+    const auth = input.auth ?? "secret";
+    validateNewClient(input, auth, this.config);
+    const now = nowSeconds();
+    const clientSecret = auth === "private_key_jwt" ? undefined : newClientSecret();
+    const secrets: StoredSecret[] = [];
+    if (clientSecret) {
+      const pepper = await this.digester.ensurePepper();
+      secrets.push({ digest: this.digester.digest(clientSecret, pepper), createdAt: now });
+    }
+    const client: Client = {
+      clientId: "lkc_" + randomBytes(16).toString("base64url"),
+      name: input.name,
+      auth,
+      secrets,
+      ...(input.jwks ? { jwks: input.jwks } : {}),
+      ...(input.jwksUri ? { jwksUri: input.jwksUri } : {}),
+      scopes: [...new Set(input.scopes ?? [])],
+      audiences: [...new Set(input.audiences ?? [])],
+      accessTokenTtl: Math.min(input.accessTokenTtl ?? this.config.accessTokenTtlSeconds, this.config.maxAccessTokenTtlSeconds),
+      maySign: input.maySign ?? false,
+      enabled: true,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.aws.ddb.send(
+      new PutCommand({
+        TableName: this.config.table,
+        Item: { pk: `CLIENT#${client.clientId}`, sk: "CLIENT", kind: "client", ...client },
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+    return clientSecret ? { client, clientSecret } : { client };
+  }
+
+  /** A client record, from the instance cache when fresh enough. Unknown ids are not cached. */
+  async get(clientId: string): Promise<Client | undefined> {
+    const cached = this.#cache.get(clientId);
+    if (cached && nowSeconds() - cached.loadedAt < this.config.clientCacheSeconds) return cached.client;
+    const client = await this.read(clientId);
+    if (client) this.#cache.set(clientId, { client, loadedAt: nowSeconds() });
+    else this.#cache.delete(clientId);
+    return client;
+  }
+
+  async read(clientId: string): Promise<Client | undefined> {
+    if (!/^lkc_[A-Za-z0-9_-]{22}$/.test(clientId)) return undefined;
+    const out = await this.aws.ddb.send(
+      new GetCommand({ TableName: this.config.table, Key: { pk: `CLIENT#${clientId}`, sk: "CLIENT" }, ConsistentRead: true }),
+    );
+    if (!out.Item) return undefined;
+    const { pk: _pk, sk: _sk, kind: _kind, ...client } = out.Item;
+    return client as Client;
+  }
+
+  /** Every client (admin use; a scan is fine at the scale of machine clients). */
+  async list(): Promise<Client[]> {
+    const out: Client[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.aws.ddb.send(
+        new ScanCommand({
+          TableName: this.config.table,
+          FilterExpression: "#kind = :client",
+          ExpressionAttributeNames: { "#kind": "kind" },
+          ExpressionAttributeValues: { ":client": "client" },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const { pk: _pk, sk: _sk, kind: _kind, ...client } = item;
+        out.push(client as Client);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out.sort((a, b) => a.createdAt - b.createdAt);
+  }
+
+  /**
+   * Issues a new secret; the previous ones keep working for `overlapSeconds` (default from
+   * config) so the owning service can roll over without downtime.
+   */
+  async rotateSecret(clientId: string, overlapSeconds = this.config.secretOverlapSeconds): Promise<{ client: Client; clientSecret: string }> {
+    const client = await this.read(clientId);
+    if (!client) throw new InvalidRequest(`no client ${clientId}`);
+    if (client.auth === "private_key_jwt") throw new InvalidRequest("this client authenticates with private_key_jwt only; it has no secret");
+    const now = nowSeconds();
+    const pepper = await this.digester.ensurePepper();
+    const clientSecret = newClientSecret();
+    const kept = client.secrets
+      .filter((s) => s.expiresAt === undefined || s.expiresAt > now)
+      .map((s) => ({ ...s, expiresAt: Math.min(s.expiresAt ?? Infinity, now + overlapSeconds) }))
+      .filter((s) => s.expiresAt > now);
+    const secrets = [{ digest: this.digester.digest(clientSecret, pepper), createdAt: now }, ...kept];
+    return { client: await this.#update(client, { secrets }), clientSecret };
+  }
+
+  async setEnabled(clientId: string, enabled: boolean): Promise<Client> {
+    const client = await this.read(clientId);
+    if (!client) throw new InvalidRequest(`no client ${clientId}`);
+    return this.#update(client, { enabled });
+  }
+
+  /** Optimistic update guarded by updatedAt+secrets, so concurrent admin edits do not interleave. */
+  async #update(client: Client, change: Partial<Client>): Promise<Client> {
+    const next: Client = { ...client, ...change, updatedAt: Math.max(nowSeconds(), client.updatedAt + 1) };
+    try {
+      await this.aws.ddb.send(
+        new PutCommand({
+          TableName: this.config.table,
+          Item: { pk: `CLIENT#${client.clientId}`, sk: "CLIENT", kind: "client", ...next },
+          ConditionExpression: "updatedAt = :u",
+          ExpressionAttributeValues: { ":u": client.updatedAt },
+        }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) throw new InvalidRequest("the client changed concurrently; try again");
+      throw err;
+    }
+    this.#cache.delete(client.clientId);
+    return next;
+  }
+}
+
+/** The secret digests that still authenticate at `now`. */
+export function activeDigests(client: Client, now = nowSeconds()): string[] {
+  return client.secrets.filter((s) => s.expiresAt === undefined || s.expiresAt > now).map((s) => s.digest);
+}
+
+/** A client as shown to admins: never the digests. */
+export function describeClient(client: Client): Record<string, unknown> {
+  const { secrets, jwks, ...rest } = client;
+  return {
+    ...rest,
+    secrets: secrets.map((s) => ({ createdAt: iso(s.createdAt), ...(s.expiresAt ? { expiresAt: iso(s.expiresAt) } : {}) })),
+    ...(jwks ? { jwksKids: jwks.keys.map((k) => k.kid ?? "(no kid)") } : {}),
+    createdAt: iso(client.createdAt),
+    updatedAt: iso(client.updatedAt),
+  };
+}
+
+function iso(s: number): string {
+  return new Date(s * 1000).toISOString();
+}
+
+function validateNewClient(input: NewClient, auth: ClientAuth, config: Config): void {
+  if (!input.name || input.name.length > 128 || /[\x00-\x1f]/.test(input.name)) {
+    throw new InvalidRequest("name must be 1-128 printable characters");
+  }
+  if (!["secret", "private_key_jwt", "both"].includes(auth)) throw new InvalidRequest("auth must be secret, private_key_jwt or both");
+  for (const s of input.scopes ?? []) if (!SCOPE_TOKEN.test(s)) throw new InvalidRequest(`invalid scope ${JSON.stringify(s)}`);
+  for (const a of input.audiences ?? []) {
+    if (!a || a.length > 512 || /\s/.test(a)) throw new InvalidRequest(`invalid audience ${JSON.stringify(a)}`);
+  }
+  if (auth !== "secret") {
+    if (!input.jwks && !input.jwksUri) throw new InvalidRequest("private_key_jwt clients need public keys (jwks or jwks_uri)");
+    if (input.jwks && (!Array.isArray(input.jwks.keys) || input.jwks.keys.length === 0)) {
+      throw new InvalidRequest("jwks must be a JWK Set with at least one key");
+    }
+    for (const k of input.jwks?.keys ?? []) {
+      if ("d" in k || "p" in k || "k" in k) throw new InvalidRequest("jwks must hold public keys only");
+    }
+    if (input.jwksUri) {
+      let url: URL;
+      try {
+        url = new URL(input.jwksUri);
+      } catch {
+        throw new InvalidRequest("jwks_uri must be a URL");
+      }
+      const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
+      if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
+        throw new InvalidRequest("jwks_uri must use https");
+      }
+    }
+  }
+  if (input.accessTokenTtl !== undefined) {
+    if (!Number.isInteger(input.accessTokenTtl) || input.accessTokenTtl < 1 || input.accessTokenTtl > config.maxAccessTokenTtlSeconds) {
+      throw new InvalidRequest(`ttl must be 1-${config.maxAccessTokenTtlSeconds} seconds`);
+    }
+  }
+}

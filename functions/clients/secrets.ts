@@ -1,0 +1,87 @@
+/**
+ * Client secrets: 256 bits from a CSPRNG, shown once, stored as a keyed digest
+ * (HMAC-SHA-256 under a server-side pepper kept in S3 with SSE-KMS). High-entropy secrets need
+ * no slow hash, so the token endpoint stays fast; a stolen table alone cannot test guesses.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
+import type { Config } from "../config.js";
+import type { AwsClients } from "../storage/aws.js";
+
+export const PEPPER_OBJECT_KEY = "secrets/client-secret-pepper";
+const SECRET_SHAPE = /^lks_[A-Za-z0-9_-]{43}$/;
+
+/** A new client secret: `lks_` + 43 base64url characters (256 bits). */
+export function newClientSecret(): string {
+  return "lks_" + randomBytes(32).toString("base64url");
+}
+
+export class SecretDigester {
+  #pepper: Promise<Buffer | undefined> | undefined;
+
+  constructor(
+    private readonly config: Config,
+    private readonly aws: AwsClients,
+  ) {}
+
+  /** Reads the pepper (cached for the life of the instance); undefined if none exists yet. */
+  pepper(): Promise<Buffer | undefined> {
+    this.#pepper ??= this.#readPepper().catch((err: unknown) => {
+      this.#pepper = undefined;
+      throw err;
+    });
+    return this.#pepper;
+  }
+
+  /** Creates the pepper if it does not exist (deploy hook, CLI). Never replaces an existing one. */
+  async ensurePepper(): Promise<Buffer> {
+    const existing = await this.#readPepper();
+    if (existing) return existing;
+    try {
+      await this.aws.s3.send(
+        new PutObjectCommand({
+          Bucket: this.config.keyBucket,
+          Key: PEPPER_OBJECT_KEY,
+          Body: randomBytes(32).toString("base64"),
+          IfNoneMatch: "*",
+          ServerSideEncryption: "aws:kms",
+          SSEKMSKeyId: this.config.kmsKeyId,
+        }),
+      );
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name !== "PreconditionFailed" && name !== "ConditionalRequestConflict") throw err;
+    }
+    this.#pepper = undefined;
+    const pepper = await this.pepper();
+    if (!pepper) throw new Error("client secret pepper could not be created");
+    return pepper;
+  }
+
+  digest(secret: string, pepper: Buffer): string {
+    return createHmac("sha256", pepper).update(secret).digest("base64url");
+  }
+
+  /** Constant-time check of a presented secret against stored digests. */
+  matches(secret: string, digests: string[], pepper: Buffer): boolean {
+    const presented = Buffer.from(this.digest(SECRET_SHAPE.test(secret) ? secret : `invalid:${secret}`, pepper));
+    let ok = false;
+    for (const d of digests) {
+      const stored = Buffer.from(d);
+      // Equal lengths always (base64url of 32 bytes); compare every digest to keep timing flat.
+      if (stored.length === presented.length && timingSafeEqual(stored, presented)) ok = true;
+    }
+    return ok && SECRET_SHAPE.test(secret);
+  }
+
+  async #readPepper(): Promise<Buffer | undefined> {
+    try {
+      const out = await this.aws.s3.send(new GetObjectCommand({ Bucket: this.config.keyBucket, Key: PEPPER_OBJECT_KEY }));
+      return Buffer.from(await out.Body!.transformToString(), "base64");
+    } catch (err) {
+      const name = (err as { name?: string }).name;
+      if (name === "NoSuchKey" || name === "NotFound") return undefined;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * GET /validate, for nginx `auth_request`: checks `Authorization: Bearer <token>` against this
+ * issuer's published keys and answers 200 with identity headers (X-Auth-Subject,
+ * X-Auth-Client-Id, X-Auth-Scope), 401 with WWW-Authenticate (RFC 6750 section 3), or 403
+ * insufficient_scope when `?scope=` / `?audience=` requirements are not met.
+ */
+import type { Hono } from "hono";
+import { createLocalJWKSet, jwtVerify, type JWTPayload } from "jose";
+import type { Issuer } from "../../issuer.js";
+import type { AppEnv } from "../env.js";
+import { InsufficientScope, InvalidRequest, InvalidToken } from "../../errors.js";
+import { parseScope } from "../../tokens/scopes.js";
+import { ValidateQuery } from "../schemas.js";
+
+export function validateRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
+  let keySet: { body: string; keys: ReturnType<typeof createLocalJWKSet> } | undefined;
+  const localKeys = async () => {
+    const { body } = await issuer.keys.jwks();
+    if (keySet?.body !== body) keySet = { body, keys: createLocalJWKSet(JSON.parse(body)) };
+    return keySet.keys;
+  };
+
+  app.get("/validate", async (c) => {
+    const query = ValidateQuery.safeParse(c.req.query());
+    if (!query.success) throw new InvalidRequest("query parameters are scope and audience only");
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)\s*$/i.exec(header);
+    if (!match) throw new InvalidToken("a bearer token is required");
+    const keys = await localKeys(); // 503 when no key set can be loaded
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(match[1]!, keys, {
+        issuer: issuer.config.issuer,
+        algorithms: ["RS256"],
+        typ: "at+jwt",
+        requiredClaims: ["exp", "iat", "sub"],
+      }));
+    } catch (err) {
+      throw new InvalidToken((err as { code?: string }).code === "ERR_JWT_EXPIRED" ? "the token has expired" : "the token is invalid");
+    }
+    const granted = typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : [];
+    const required = parseScope(query.data.scope) ?? [];
+    const missing = required.filter((s) => !granted.includes(s));
+    if (missing.length) throw new InsufficientScope(`the token lacks scope ${missing.join(" ")}`, required.join(" "));
+    const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    if (query.data.audience && !audiences.includes(query.data.audience)) {
+      throw new InsufficientScope(`the token is not issued for ${query.data.audience}`, required.join(" "));
+    }
+    c.header("X-Auth-Subject", payload.sub!);
+    if (typeof payload.client_id === "string") c.header("X-Auth-Client-Id", payload.client_id);
+    c.header("X-Auth-Scope", granted.join(" "));
+    c.header("Cache-Control", "no-store");
+    return c.json({
+      active: true,
+      sub: payload.sub,
+      ...(typeof payload.client_id === "string" ? { client_id: payload.client_id } : {}),
+      ...(granted.length ? { scope: granted.join(" ") } : {}),
+      aud: payload.aud,
+      exp: payload.exp,
+    });
+  });
+}
