@@ -6,11 +6,15 @@ import { parseArgs } from "node:util";
 import { setLogLevel } from "../log.js";
 import { UsageError } from "./context.js";
 import { keysCommand, usage as keysUsage } from "./keys.js";
+import { clientsCommand, flags as clientFlags, usage as clientsUsage } from "./clients.js";
+import { tokenCommand, flags as tokenFlags, usage as tokenUsage } from "./token.js";
 
 type Command = (args: string[], flags: Record<string, string | boolean | undefined>) => Promise<unknown>;
 
 export const commands: Record<string, { run: Command; usage: string }> = {
   keys: { run: keysCommand as Command, usage: keysUsage },
+  clients: { run: clientsCommand as Command, usage: clientsUsage },
+  token: { run: tokenCommand as Command, usage: tokenUsage },
 };
 
 /** Flags every command understands; commands add their own. */
@@ -23,7 +27,7 @@ export const commonFlags = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-export const extraFlags: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {};
+const extraFlags = { ...clientFlags, ...tokenFlags } as const;
 
 function help(): string {
   return [
