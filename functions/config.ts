@@ -45,6 +45,7 @@ const envSchema = z.object({
   /** Endpoint overrides: the only difference between AWS, LocalStack and local emulators. */
   LATCHKEY_DYNAMODB_ENDPOINT: optionalUrl,
   LATCHKEY_S3_ENDPOINT: optionalUrl,
+  LATCHKEY_SECRETSMANAGER_ENDPOINT: optionalUrl,
 
   LATCHKEY_ACCESS_TOKEN_TTL: seconds(900),
   /** Upper bound on any access-token lifetime (per-client lifetimes are capped by it). */
@@ -96,7 +97,7 @@ export interface Config {
   table: string;
   keyBucket: string;
   kmsKeyId: string | undefined;
-  endpoints: { dynamodb: string | undefined; s3: string | undefined };
+  endpoints: { dynamodb: string | undefined; s3: string | undefined; secretsManager: string | undefined };
   accessTokenTtlSeconds: number;
   maxAccessTokenTtlSeconds: number;
   refreshFamilyTtlSeconds: number;
@@ -144,7 +145,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     table: e.LATCHKEY_TABLE,
     keyBucket: e.LATCHKEY_KEY_BUCKET,
     kmsKeyId: e.LATCHKEY_KMS_KEY_ID || undefined,
-    endpoints: { dynamodb: e.LATCHKEY_DYNAMODB_ENDPOINT, s3: e.LATCHKEY_S3_ENDPOINT },
+    endpoints: {
+      dynamodb: e.LATCHKEY_DYNAMODB_ENDPOINT,
+      s3: e.LATCHKEY_S3_ENDPOINT,
+      secretsManager: e.LATCHKEY_SECRETSMANAGER_ENDPOINT,
+    },
     accessTokenTtlSeconds: e.LATCHKEY_ACCESS_TOKEN_TTL,
     maxAccessTokenTtlSeconds: e.LATCHKEY_MAX_ACCESS_TOKEN_TTL,
     refreshFamilyTtlSeconds: e.LATCHKEY_REFRESH_FAMILY_TTL,

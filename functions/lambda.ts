@@ -6,6 +6,8 @@
  *   EventBridge "Scheduled Event" -> one key rotation;
  * - `{"action":"ensure-keys", ...}` (the deploy-time `aws.lambda.Invocation`) -> make sure a
  *   current and a next key exist; idempotent.
+ * - `{"action":"ensure-client","client":{...}}` (one deploy-time Invocation per service client
+ *   declared in stack config) -> converge that client, credentials to Secrets Manager.
  * Anything else is rejected (thrown), so a misconfigured trigger fails loudly.
  */
 import { handle } from "hono/aws-lambda";
@@ -14,8 +16,9 @@ import { createIssuer, type Issuer } from "./issuer.js";
 import { createApp } from "./http/app.js";
 import { log } from "./log.js";
 import { RotationRefused } from "./errors.js";
+import { ensureDeclaredClient } from "./clients/declared.js";
 
-export type EventKind = "http" | "rotate" | "ensure-keys" | "unknown";
+export type EventKind = "http" | "rotate" | "ensure-keys" | "ensure-client" | "unknown";
 
 /** Classifies an incoming Lambda event by its shape. */
 export function classifyEvent(event: unknown): EventKind {
@@ -24,6 +27,7 @@ export function classifyEvent(event: unknown): EventKind {
   const rc = e.requestContext as Record<string, unknown> | undefined;
   if (e.version === "2.0" && rc && typeof rc.http === "object") return "http";
   if (e.action === "ensure-keys") return "ensure-keys";
+  if (e.action === "ensure-client") return "ensure-client";
   if (e.action === "rotate") return "rotate";
   if (e["detail-type"] === "Scheduled Event" && (e.source === "aws.scheduler" || e.source === "aws.events")) {
     return "rotate";
@@ -60,6 +64,11 @@ export async function handler(event: unknown, context?: { awsRequestId?: string 
       await issuer.clients.digester.ensurePepper();
       log.info("ensure-keys", { ...result });
       return { ok: true, action: "ensure-keys", ...result };
+    }
+    case "ensure-client": {
+      const result = await ensureDeclaredClient(issuer, (event as { client?: unknown }).client);
+      log.info("ensure-client", { ...result });
+      return { ok: true, action: "ensure-client", ...result };
     }
     case "rotate": {
       const force = (event as { force?: unknown }).force === true;

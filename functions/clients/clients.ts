@@ -164,6 +164,22 @@ export class Clients {
     return { client: await this.#update(client, { secrets }), clientSecret };
   }
 
+  /** Changes what a client may ask for (declarative clients converge on their stack config). */
+  async configure(
+    clientId: string,
+    change: Pick<NewClient, "scopes" | "audiences" | "accessTokenTtl" | "maySign">,
+  ): Promise<Client> {
+    const client = await this.read(clientId);
+    if (!client) throw new InvalidRequest(`no client ${clientId}`);
+    validateNewClient({ name: client.name, ...change, ...(client.jwks ? { jwks: client.jwks } : {}), ...(client.jwksUri ? { jwksUri: client.jwksUri } : {}) }, client.auth, this.config);
+    return this.#update(client, {
+      ...(change.scopes ? { scopes: [...new Set(change.scopes)] } : {}),
+      ...(change.audiences ? { audiences: [...new Set(change.audiences)] } : {}),
+      ...(change.accessTokenTtl !== undefined ? { accessTokenTtl: change.accessTokenTtl } : {}),
+      ...(change.maySign !== undefined ? { maySign: change.maySign } : {}),
+    });
+  }
+
   async setEnabled(clientId: string, enabled: boolean): Promise<Client> {
     const client = await this.read(clientId);
     if (!client) throw new InvalidRequest(`no client ${clientId}`);

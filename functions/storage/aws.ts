@@ -5,6 +5,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
+import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { Config } from "../config.js";
 
 /** s3rver's built-in key pair; dynalite, moto and LocalStack accept any credentials. */
@@ -13,10 +14,12 @@ export const EMULATOR_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S
 export interface AwsClients {
   ddb: DynamoDBDocumentClient;
   s3: S3Client;
+  /** Only the deploy-time ensure-client path uses it; built on first use. */
+  secretsManager(): SecretsManagerClient;
 }
 
 export function createAwsClients(config: Pick<Config, "region" | "endpoints">): AwsClients {
-  const local = Boolean(config.endpoints.dynamodb || config.endpoints.s3);
+  const local = Boolean(config.endpoints.dynamodb || config.endpoints.s3 || config.endpoints.secretsManager);
   // Emulators need some credentials (s3rver accepts only its fixed pair); AWS uses the default chain.
   const credentials = local && !process.env.AWS_ACCESS_KEY_ID ? EMULATOR_CREDENTIALS : undefined;
   const raw = new DynamoDBClient({
@@ -38,5 +41,13 @@ export function createAwsClients(config: Pick<Config, "region" | "endpoints">): 
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });
-  return { ddb, s3 };
+  let secrets: SecretsManagerClient | undefined;
+  const secretsManager = () =>
+    (secrets ??= new SecretsManagerClient({
+      region: config.region,
+      endpoint: config.endpoints.secretsManager,
+      credentials,
+      maxAttempts: 3,
+    }));
+  return { ddb, s3, secretsManager };
 }

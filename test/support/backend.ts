@@ -51,7 +51,7 @@ export function motoAvailable(): boolean {
   return spawnSync("moto_server", ["--help"], { stdio: "ignore" }).status === 0;
 }
 
-async function startMoto(): Promise<Backend> {
+export async function startMoto(): Promise<Backend> {
   if (!motoAvailable()) {
     return { info: { name: "moto", region, skipReason: "moto_server is not on PATH" }, stop: async () => {} };
   }
