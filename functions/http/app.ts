@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import { randomUUID } from "node:crypto";
 import type { Issuer } from "../issuer.js";
 import type { AppEnv } from "./env.js";
-import { MethodNotAllowed, NotFound, OAuthError } from "../errors.js";
+import { MethodNotAllowed, NotFound, OAuthError, TemporarilyUnavailable } from "../errors.js";
 import { log } from "../log.js";
 import { userRoutes } from "./routes/users.js";
 import { tokenRoutes } from "./routes/token.js";
@@ -58,6 +58,11 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
   app.onError((err, c) => {
     const requestId = c.get("requestId") as string | undefined;
     if (err instanceof OAuthError) return render(err, requestId);
+    if (isStorageFailure(err)) {
+      // DynamoDB/S3 unreachable or throttling: the client did nothing wrong and may retry.
+      log.error("storage unavailable", { requestId, error: err.name, message: err.message });
+      return render(new TemporarilyUnavailable("the service is temporarily unavailable; retry shortly"), requestId);
+    }
     log.error("unhandled error", { requestId, error: err.name, message: err.message, stack: err.stack });
     return Response.json(
       { error: "server_error", error_description: `internal error; request id ${requestId ?? "unknown"}` },
@@ -73,4 +78,12 @@ function render(err: OAuthError, requestId: string | undefined): Response {
     status: err.status,
     headers: { ...err.headers, "Cache-Control": "no-store", ...(requestId ? { "X-Request-Id": requestId } : {}) },
   });
+}
+
+/** AWS SDK service errors carry `$metadata`; network failures carry a system error code. */
+function isStorageFailure(err: Error): boolean {
+  const e = err as Error & { $metadata?: unknown; code?: string; $fault?: string };
+  if (e.$metadata !== undefined && e.$fault !== "client") return true;
+  if (e.name === "ThrottlingException" || e.name === "ProvisionedThroughputExceededException") return true;
+  return ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND"].includes(e.code ?? "");
 }
