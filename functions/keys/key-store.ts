@@ -184,16 +184,10 @@ export class KeyStore {
   async revoke(kid: string): Promise<ChangeResult> {
     const state = await this.read();
     if (!state) throw new Error("there is no keyring yet");
-    revokeInState(state, kid, placeholder(), this.now()); // validates kid before creating keys
-    const [fresh] = await this.#createKeys(1);
-    let next = revokeInState(state, kid, fresh!, this.now());
-    const created = [fresh!];
+    let next = revokeInState(state, kid, this.now());
     const missing = missingRoles(next);
-    if (missing.current || missing.next) {
-      const more = await this.#createKeys(Number(missing.current) + Number(missing.next));
-      created.push(...more);
-      next = { ...ensureComplete(next, more, this.now()), version: next.version };
-    }
+    const created = await this.#createKeys(Number(missing.current) + Number(missing.next));
+    if (created.length) next = { ...ensureComplete(next, created, this.now()), version: next.version };
     if (await this.#swap(state, next, created)) return this.#result(next, true);
     throw new Error("the keyring changed during revocation; run it again");
   }

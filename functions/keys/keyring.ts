@@ -146,14 +146,14 @@ export function rotate(
 
 /**
  * Revokes a key: it leaves the JWKS at once. A revoked current key is replaced by next at once
- * (tokens it signed stop verifying, which is the point); a new next is added by `fresh`.
+ * (tokens it signed stop verifying, which is the point). The result may lack a next (or, with
+ * no next to promote, a current) key: complete it with `ensureComplete`.
  */
-export function revoke(state: KeyringState, kid: string, fresh: KeyEntry, now: number): KeyringState {
+export function revoke(state: KeyringState, kid: string, now: number): KeyringState {
   const target = state.keys.find((k) => k.kid === kid);
   if (!target) throw new RotationRefused(`no key with kid ${kid}`);
   if (target.status === "revoked") throw new RotationRefused(`key ${kid} is already revoked`);
   const wasSigning = target.status === "current";
-  const wasNext = target.status === "next";
   const keys = state.keys.map((k): KeyEntry => {
     if (k.kid === kid) {
       return { ...k, status: "revoked", revokedAt: now, ...(wasSigning ? { deactivatedAt: now } : {}) };
@@ -161,7 +161,6 @@ export function revoke(state: KeyringState, kid: string, fresh: KeyEntry, now: n
     if (wasSigning && k.status === "next") return { ...k, status: "current", activatedAt: now };
     return { ...k };
   });
-  if (wasSigning || wasNext) keys.push({ ...fresh, status: "next", createdAt: now });
   return { version: state.version + 1, keys: prune(keys), updatedAt: now };
 }
 
