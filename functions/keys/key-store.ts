@@ -52,7 +52,7 @@ export interface ChangeResult {
 export class KeyStore {
   #cache: { state: KeyringState; loadedAt: number } | undefined;
   #loading: Promise<KeyringState | undefined> | undefined;
-  #privateKeys = new Map<string, Promise<KeyObject>>();
+  #signingKeys = new Map<string, Promise<SigningKey>>();
   #jwks: { body: string; etag: string; version: number } | undefined;
 
   constructor(
@@ -105,43 +105,32 @@ export class KeyStore {
     this.#jwks = undefined;
   }
 
-  /** The key that signs new tokens. 503 when none can be loaded. */
+  /** The key that signs new tokens, cached with its encoded JOSE header. 503 when none can be loaded. */
   async signingKey(): Promise<SigningKey> {
-    let state: KeyringState | undefined;
-    try {
-      state = await this.state();
-    } catch (err) {
-      log.error("cannot load keyring", { error: String(err) });
-      throw new TemporarilyUnavailable("no signing key is available");
-    }
-    const current = state && keyWith(state, "current");
+    const state = await this.#servingState("no signing key is available");
+    const current = keyWith(state, "current");
     if (!current) throw new TemporarilyUnavailable("no signing key is available");
-    let pending = this.#privateKeys.get(current.kid);
+    let pending = this.#signingKeys.get(current.kid);
     if (!pending) {
-      pending = this.#loadPrivateKey(current);
-      this.#privateKeys.set(current.kid, pending);
-      pending.catch(() => this.#privateKeys.delete(current.kid));
+      pending = this.#loadPrivateKey(current).then((privateKey) => ({
+        kid: current.kid,
+        privateKey,
+        encodedHeader: encodeHeader(current.kid),
+      }));
+      this.#signingKeys.set(current.kid, pending);
+      pending.catch(() => this.#signingKeys.delete(current.kid));
     }
-    let privateKey: KeyObject;
     try {
-      privateKey = await pending;
+      return await pending;
     } catch (err) {
       log.error("cannot load signing key material", { kid: current.kid, error: String(err) });
       throw new TemporarilyUnavailable("no signing key is available");
     }
-    return { kid: current.kid, privateKey, encodedHeader: encodeHeader(current.kid) };
   }
 
   /** The JWKS document body and its ETag, rebuilt only when the keyring version changes. */
   async jwks(): Promise<{ body: string; etag: string }> {
-    let state: KeyringState | undefined;
-    try {
-      state = await this.state();
-    } catch (err) {
-      log.error("cannot load keyring", { error: String(err) });
-      throw new TemporarilyUnavailable("the key set is not available");
-    }
-    if (!state) throw new TemporarilyUnavailable("the key set is not available");
+    const state = await this.#servingState("the key set is not available");
     if (this.#jwks?.version !== state.version) {
       const body = JSON.stringify({
         keys: publishedKeys(state).map((k) => ({ ...k.publicJwk, kid: k.kid, use: "sig", alg: "RS256" })),
@@ -239,6 +228,19 @@ export class KeyStore {
     this.#cache = { state: after, loadedAt: this.now() };
     log.info("keyring updated", { version: after.version, published: publishedKeys(after).map((k) => `${k.kid}:${k.status}`) });
     return true;
+  }
+
+  /** The keyring for serving requests: 503 when it cannot be loaded or does not exist. */
+  async #servingState(unavailable: string): Promise<KeyringState> {
+    let state: KeyringState | undefined;
+    try {
+      state = await this.state();
+    } catch (err) {
+      log.error("cannot load keyring", { error: String(err) });
+      throw new TemporarilyUnavailable(unavailable);
+    }
+    if (!state) throw new TemporarilyUnavailable(unavailable);
+    return state;
   }
 
   async #loadPrivateKey(entry: KeyEntry): Promise<KeyObject> {
