@@ -1,0 +1,59 @@
+/** The Lambda entry end to end: each event shape against real storage. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { handler, resetForTests } from "../../functions/lambda.js";
+import { GOOD_PASSWORD, provisionedEnv, skipIntegration, uniqueName } from "../support/issuer.js";
+import { ensureKeysEvent, httpApiEvent, scheduledEvent, schedulerRotateEvent } from "../support/events.js";
+
+type HttpResult = { statusCode: number; headers: Record<string, string>; body: string; isBase64Encoded?: boolean };
+
+describe.skipIf(skipIntegration)("Lambda handler", () => {
+  const saved = { ...process.env };
+  beforeAll(async () => {
+    Object.assign(process.env, await provisionedEnv({ LATCHKEY_ISSUER: "https://issuer.example.com" }));
+    resetForTests();
+  });
+  afterAll(() => {
+    process.env = saved;
+    resetForTests();
+  });
+
+  it("answers HTTP with 503 before any key exists, then ensure-keys makes the issuer serve", async () => {
+    const before = (await handler(httpApiEvent())) as HttpResult;
+    expect(before.statusCode).toBe(503);
+    const first = (await handler(ensureKeysEvent)) as Record<string, unknown>;
+    expect(first).toMatchObject({ ok: true, action: "ensure-keys", changed: true, version: 1 });
+    const again = (await handler(ensureKeysEvent)) as Record<string, unknown>;
+    expect(again).toMatchObject({ ok: true, changed: false, version: 1 }); // idempotent
+    const res = (await handler(httpApiEvent())) as HttpResult;
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body).keys).toHaveLength(2);
+    expect(res.headers["cache-control"]).toMatch(/max-age/);
+  });
+
+  it("serves POST bodies, plain and base64-encoded, and uses the API Gateway request id", async () => {
+    const body = JSON.stringify({ username: uniqueName(), password: GOOD_PASSWORD });
+    const plain = (await handler(httpApiEvent("POST", "/register", body, { "content-type": "application/json" }))) as HttpResult;
+    expect(plain.statusCode).toBe(201);
+    expect(plain.headers["x-request-id"]).toBe("JKJaXmPLvHcESHA=");
+    const b64 = { ...httpApiEvent("POST", "/register", Buffer.from(JSON.stringify({ username: uniqueName(), password: GOOD_PASSWORD })).toString("base64"), { "content-type": "application/json" }), isBase64Encoded: true };
+    expect(((await handler(b64)) as HttpResult).statusCode).toBe(201);
+    const bad = (await handler(httpApiEvent("POST", "/register", "{", { "content-type": "application/json" }))) as HttpResult;
+    expect(bad.statusCode).toBe(400);
+    expect(JSON.parse(bad.body).error).toBe("invalid_request");
+  });
+
+  it("refuses a scheduled rotation that would outrun verifier caches, and rotates when forced", async () => {
+    const refused = (await handler(schedulerRotateEvent)) as Record<string, unknown>;
+    expect(refused).toMatchObject({ ok: false, action: "rotate", changed: false });
+    expect(String(refused.reason)).toMatch(/published for/);
+    const raw = (await handler(scheduledEvent)) as Record<string, unknown>;
+    expect(raw).toMatchObject({ ok: false, action: "rotate" });
+    const forced = (await handler({ action: "rotate", force: true })) as { ok: boolean; version: number; published: unknown[] };
+    expect(forced).toMatchObject({ ok: true, changed: true, version: 2 });
+    expect(forced.published).toHaveLength(3);
+  });
+
+  it("throws on an unrecognised event so a misconfigured trigger fails loudly", async () => {
+    await expect(handler({ hello: "world" })).rejects.toThrow(/unrecognised event/);
+  });
+});

@@ -1,0 +1,27 @@
+/** The Lambda entry tells events apart by shape (realistic samples of each). */
+import { describe, expect, it } from "vitest";
+import { classifyEvent } from "../../functions/lambda.js";
+import { ensureKeysEvent, httpApiEvent, scheduledEvent, schedulerRotateEvent } from "../support/events.js";
+
+describe("classifyEvent", () => {
+  it("routes HTTP API 2.0 events to the HTTP app", () => {
+    expect(classifyEvent(httpApiEvent())).toBe("http");
+  });
+
+  it("treats the Scheduler input and raw Scheduled Events as rotation", () => {
+    expect(classifyEvent(schedulerRotateEvent)).toBe("rotate");
+    expect(classifyEvent(scheduledEvent)).toBe("rotate");
+    expect(classifyEvent({ ...scheduledEvent, source: "aws.events" })).toBe("rotate");
+  });
+
+  it("recognises the deploy hook and declared-client events", () => {
+    expect(classifyEvent(ensureKeysEvent)).toBe("ensure-keys");
+    expect(classifyEvent({ action: "ensure-client", client: {} })).toBe("ensure-client");
+  });
+
+  it("rejects everything else", () => {
+    for (const e of [null, undefined, 42, "rotate", [], {}, { action: "drop-table" }, { version: "1.0", requestContext: { http: {} } }, { ...scheduledEvent, source: "custom.app" }, { version: "2.0", requestContext: {} }]) {
+      expect(classifyEvent(e), JSON.stringify(e)).toBe("unknown");
+    }
+  });
+});
