@@ -1,0 +1,100 @@
+/**
+ * The stack's typed configuration. Defaults live in Pulumi.yaml (project config schema) and
+ * are repeated here so a value missing from an older stack file still gets a sane default.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+export interface ServiceClientConfig {
+  name: string;
+  scopes?: string[];
+  audiences?: string[];
+  accessTokenTtl?: number;
+  maySign?: boolean;
+}
+
+export interface StackConfig {
+  /** Resource name prefix: project and stack, so two stacks never collide. */
+  prefix: string;
+  stack: string;
+  customDomain: string | undefined;
+  certificateArn: string | undefined;
+  accessTokenTtl: number;
+  maxAccessTokenTtl: number;
+  refreshFamilyTtl: number;
+  refreshMaxUses: number;
+  keySize: number;
+  rotationRate: string;
+  registrationEnabled: boolean;
+  passwordMinLength: number;
+  userAudiences: string[];
+  userScopes: string[];
+  throttleRate: number;
+  throttleBurst: number;
+  memory: number;
+  timeout: number;
+  architecture: "arm64" | "x86_64";
+  logLevel: string;
+  logRetentionDays: number;
+  protect: boolean;
+  serviceClients: ServiceClientConfig[];
+  exampleProtectedRoute: boolean;
+}
+
+export function readConfig(): StackConfig {
+  const c = new pulumi.Config("latchkey");
+  const stack = pulumi.getStack();
+  const architecture = c.get("architecture") ?? "arm64";
+  if (architecture !== "arm64" && architecture !== "x86_64") throw new Error("latchkey:architecture must be arm64 or x86_64");
+  const customDomain = c.get("customDomain") || undefined;
+  const certificateArn = c.get("certificateArn") || undefined;
+  if (customDomain && !certificateArn) {
+    throw new Error("latchkey:customDomain needs latchkey:certificateArn (an ACM certificate in us-east-1 for CloudFront)");
+  }
+  const serviceClients = c.getObject<ServiceClientConfig[]>("serviceClients") ?? [];
+  for (const sc of serviceClients) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(sc.name ?? "")) throw new Error(`latchkey:serviceClients: invalid name ${JSON.stringify(sc.name)}`);
+  }
+  return {
+    prefix: `${pulumi.getProject()}-${stack}`,
+    stack,
+    customDomain,
+    certificateArn,
+    accessTokenTtl: c.getNumber("accessTokenTtl") ?? 900,
+    maxAccessTokenTtl: c.getNumber("maxAccessTokenTtl") ?? 3600,
+    refreshFamilyTtl: c.getNumber("refreshFamilyTtl") ?? 30 * 24 * 3600,
+    refreshMaxUses: c.getNumber("refreshMaxUses") ?? 1000,
+    keySize: c.getNumber("keySize") ?? 2048,
+    rotationRate: c.get("rotationRate") ?? "rate(30 days)",
+    registrationEnabled: c.getBoolean("registrationEnabled") ?? true,
+    passwordMinLength: c.getNumber("passwordMinLength") ?? 15,
+    userAudiences: c.getObject<string[]>("userAudiences") ?? ["latchkey"],
+    userScopes: c.getObject<string[]>("userScopes") ?? ["openid", "profile"],
+    throttleRate: c.getNumber("throttleRate") ?? 200,
+    throttleBurst: c.getNumber("throttleBurst") ?? 400,
+    memory: c.getNumber("memory") ?? 1024,
+    timeout: c.getNumber("timeout") ?? 10,
+    architecture,
+    logLevel: c.get("logLevel") ?? "info",
+    logRetentionDays: c.getNumber("logRetentionDays") ?? 30,
+    protect: c.getBoolean("protect") ?? false,
+    serviceClients,
+    exampleProtectedRoute: c.getBoolean("exampleProtectedRoute") ?? false,
+  };
+}
+
+/** The router's environment (names are the contract in functions/config.ts). */
+export function routerEnvironment(cfg: StackConfig): Record<string, string> {
+  return {
+    LATCHKEY_ACCESS_TOKEN_TTL: String(cfg.accessTokenTtl),
+    LATCHKEY_MAX_ACCESS_TOKEN_TTL: String(cfg.maxAccessTokenTtl),
+    LATCHKEY_REFRESH_FAMILY_TTL: String(cfg.refreshFamilyTtl),
+    LATCHKEY_REFRESH_MAX_USES: String(cfg.refreshMaxUses),
+    LATCHKEY_KEY_SIZE: String(cfg.keySize),
+    LATCHKEY_REGISTRATION_ENABLED: String(cfg.registrationEnabled),
+    LATCHKEY_PASSWORD_MIN_LENGTH: String(cfg.passwordMinLength),
+    LATCHKEY_USER_AUDIENCES: cfg.userAudiences.join(","),
+    LATCHKEY_USER_SCOPES: cfg.userScopes.join(" "),
+    LATCHKEY_LOG_LEVEL: cfg.logLevel,
+    NODE_OPTIONS: "--enable-source-maps",
+  };
+}

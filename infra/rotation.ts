@@ -1,0 +1,66 @@
+/**
+ * Rotation: an EventBridge Scheduler schedule (default every 30 days) invokes the rotation
+ * function with `{"action":"rotate"}`, retrying and dead-lettering failures; and the deploy
+ * hook: an `aws.lambda.Invocation` of "ensure-keys" whose input carries the image URI (with
+ * its digest), so every deploy of a new image re-checks the keyring. Both are idempotent.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "./config.js";
+import { assumeRolePolicy, policyDocument } from "./policies.js";
+
+export interface RotationArgs {
+  config: StackConfig;
+  rotationFunction: aws.lambda.Function;
+  imageUri: pulumi.Input<string>;
+}
+
+export class Rotation extends pulumi.ComponentResource {
+  readonly schedule: aws.scheduler.Schedule;
+  readonly deadLetters: aws.sqs.Queue;
+  readonly ensureKeys: aws.lambda.Invocation;
+
+  constructor(name: string, args: RotationArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("latchkey:index:Rotation", name, {}, opts);
+    const parent = { parent: this };
+    const { config: cfg, rotationFunction } = args;
+    const account = aws.getCallerIdentityOutput({}, parent).accountId;
+
+    this.deadLetters = new aws.sqs.Queue(`${name}-dlq`, {
+      name: `${cfg.prefix}-rotation-dlq`,
+      messageRetentionSeconds: 14 * 24 * 3600,
+      sqsManagedSseEnabled: true,
+    }, parent);
+    const role = new aws.iam.Role(`${name}-scheduler-role`, {
+      assumeRolePolicy: assumeRolePolicy("scheduler.amazonaws.com", account),
+    }, parent);
+    new aws.iam.RolePolicy(`${name}-scheduler-policy`, {
+      role: role.id,
+      policy: policyDocument([
+        { Sid: "InvokeRotation", Effect: "Allow", Action: ["lambda:InvokeFunction"], Resource: [rotationFunction.arn] },
+        { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [this.deadLetters.arn] },
+      ]),
+    }, parent);
+    this.schedule = new aws.scheduler.Schedule(`${name}-schedule`, {
+      name: `${cfg.prefix}-key-rotation`,
+      description: "Rotates Latchkey signing keys",
+      scheduleExpression: cfg.rotationRate,
+      flexibleTimeWindow: { mode: "FLEXIBLE", maximumWindowInMinutes: 60 },
+      target: {
+        arn: rotationFunction.arn,
+        roleArn: role.arn,
+        input: JSON.stringify({ action: "rotate" }),
+        retryPolicy: { maximumRetryAttempts: 5, maximumEventAgeInSeconds: 6 * 3600 },
+        deadLetterConfig: { arn: this.deadLetters.arn },
+      },
+    }, parent);
+
+    this.ensureKeys = new aws.lambda.Invocation(`${name}-ensure-keys`, {
+      functionName: rotationFunction.name,
+      input: pulumi.jsonStringify({ action: "ensure-keys", imageDigest: args.imageUri }),
+      triggers: { image: args.imageUri },
+    }, parent);
+
+    this.registerOutputs({ scheduleName: this.schedule.name });
+  }
+}

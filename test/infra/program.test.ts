@@ -1,0 +1,244 @@
+/**
+ * The Pulumi program under mocks (no CLI, no AWS): the resource graph, least-privilege IAM,
+ * the edge behaviours, rotation wiring, the deploy hook and the outputs.
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+import { installMocks, valueOf, type Declared } from "./mocks.js";
+
+let declared: Declared[];
+let program: Record<string, any>;
+
+const byType = (type: string) => declared.filter((r) => r.type === type);
+const one = (type: string, name?: string) => {
+  const found = byType(type).filter((r) => name === undefined || r.name === name);
+  expect(found, `${type} ${name ?? ""}`).toHaveLength(1);
+  return found[0]!;
+};
+const statements = (policy: string) => JSON.parse(policy).Statement as { Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: unknown }[];
+const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
+
+async function settle() {
+  let last = -1;
+  while (declared.length !== last) {
+    last = declared.length;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  // The dev stack's own file, plus a few overrides this suite pins.
+  const dev = parse(readFileSync(new URL("../../Pulumi.dev.yaml", import.meta.url), "utf8")).config as Record<string, unknown>;
+  declared = installMocks({
+    ...dev,
+    "latchkey:serviceClients": [{ name: "billing", scopes: ["invoices:read"], audiences: ["https://api.example.com"] }],
+    "latchkey:throttleRate": "50",
+    "latchkey:throttleBurst": "100",
+  });
+  // Import only after the mocks exist: a static import would build resources without them.
+  program = await import("../../infra/index.js");
+  await valueOf(program.issuerUrl);
+  await valueOf(program.exampleProtectedUrl);
+  await settle();
+}, 60_000);
+
+describe("storage", () => {
+  it("declares an on-demand single table with TTL", () => {
+    const t = one("aws:dynamodb/table:Table").inputs;
+    expect(t).toMatchObject({ name: "latchkey-dev-table", billingMode: "PAY_PER_REQUEST", hashKey: "pk", rangeKey: "sk", ttl: { attributeName: "ttl", enabled: true } });
+    expect(t.pointInTimeRecovery).toEqual({ enabled: false });
+    expect(t.deletionProtectionEnabled).toBe(false);
+  });
+
+  it("keeps keys in a versioned, private, SSE-KMS, TLS-only bucket with its own rotating KMS key", () => {
+    expect(one("aws:kms/key:Key").inputs.enableKeyRotation).toBe(true);
+    const sse = one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules[0];
+    expect(sse.applyServerSideEncryptionByDefault.sseAlgorithm).toBe("aws:kms");
+    expect(sse.applyServerSideEncryptionByDefault.kmsMasterKeyId).toMatch(/^arn:aws:kms:/);
+    expect(sse.bucketKeyEnabled).toBe(true);
+    expect(one("aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration.status).toBe("Enabled");
+    expect(one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    const lifecycle = one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules[0];
+    expect(lifecycle.noncurrentVersionExpiration.noncurrentDays).toBeGreaterThan(0);
+    const policy = statements(one("aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+    const tls = policy.find((s) => JSON.stringify(s.Condition ?? {}).includes("aws:SecureTransport"))!;
+    expect(tls.Effect).toBe("Deny");
+    expect(tls.Condition).toEqual({ Bool: { "aws:SecureTransport": "false" } });
+    expect(list(tls.Resource)).toEqual(["arn:aws:s3:::latchkey-dev-keys", "arn:aws:s3:::latchkey-dev-keys/*"]);
+  });
+});
+
+describe("router", () => {
+  const fn = (suffix: string) => byType("aws:lambda/function:Function").find((f) => f.inputs.name === `latchkey-dev-${suffix}`)!;
+
+  it("builds one image with awsx and runs both functions from it", () => {
+    const image = one("awsx:ecr:Image").inputs;
+    expect(image.dockerfile).toMatch(/Dockerfile$/);
+    expect(image.platform).toBe("linux/arm64");
+    for (const f of [fn("api"), fn("rotation")]) {
+      expect(f.inputs.packageType).toBe("Image");
+      expect(f.inputs.imageUri).toMatch(/@sha256:[0-9a-f]{64}$/);
+      expect(f.inputs.architectures).toEqual(["arm64"]);
+    }
+    expect(fn("api").inputs.role).not.toBe(fn("rotation").inputs.role);
+  });
+
+  it("gives the functions the environment the config module expects, with the CloudFront issuer", () => {
+    const env = fn("api").inputs.environment.variables;
+    expect(env).toMatchObject({
+      LATCHKEY_ISSUER: "https://d111111abcdef8.cloudfront.net",
+      LATCHKEY_TABLE: "latchkey-dev-table",
+      LATCHKEY_KEY_BUCKET: "latchkey-dev-keys",
+      LATCHKEY_ACCESS_TOKEN_TTL: "900",
+      LATCHKEY_USER_AUDIENCES: "latchkey",
+    });
+    expect(env.LATCHKEY_KMS_KEY_ID).toMatch(/^arn:aws:kms:/);
+    expect(env.AWS_REGION).toBeUndefined(); // reserved by Lambda
+  });
+
+  it("gives each function a log group with the dev stack's retention", () => {
+    const groups = byType("aws:cloudwatch/logGroup:LogGroup").map((g) => g.inputs);
+    for (const name of ["/aws/lambda/latchkey-dev-api", "/aws/lambda/latchkey-dev-rotation"]) {
+      expect(groups.find((g) => g.name === name)?.retentionInDays).toBe(7);
+    }
+  });
+});
+
+describe("least-privilege IAM", () => {
+  const rolePolicies = () => byType("aws:iam/rolePolicy:RolePolicy").map((p) => ({ name: p.name, statements: statements(p.inputs.policy) }));
+  const policyOf = (name: string) => rolePolicies().find((p) => p.name === name)!.statements;
+
+  it("never allows wildcard actions on DynamoDB, S3 or KMS, and names specific resources", () => {
+    for (const { name, statements: ss } of rolePolicies()) {
+      for (const s of ss.filter((s) => s.Effect === "Allow")) {
+        for (const action of list(s.Action)) {
+          expect(action, name).not.toMatch(/\*/);
+        }
+        for (const resource of list(s.Resource)) {
+          expect(resource, name).not.toBe("*");
+          expect(resource, name).toMatch(/^arn:aws:/);
+        }
+      }
+    }
+  });
+
+  it("the API role cannot write key material; only the rotation role can", () => {
+    const api = policyOf("router-api-policy").filter((s) => s.Effect === "Allow");
+    const rotation = policyOf("router-rotation-policy").filter((s) => s.Effect === "Allow");
+    const s3Actions = (ss: typeof api) => ss.flatMap((s) => list(s.Action)).filter((a) => a.startsWith("s3:"));
+    expect(s3Actions(api)).toEqual(["s3:GetObject"]);
+    expect(s3Actions(rotation)).toContain("s3:PutObject");
+    expect(api.flatMap((s) => list(s.Action))).not.toContain("kms:GenerateDataKey");
+    expect(rotation.flatMap((s) => list(s.Action))).toContain("kms:GenerateDataKey");
+    // S3 access is scoped to the keys/ and secrets/ prefixes.
+    for (const s of [...api, ...rotation].filter((s) => list(s.Action).some((a) => a.startsWith("s3:")))) {
+      expect(list(s.Resource).sort()).toEqual(["arn:aws:s3:::latchkey-dev-keys/keys/*", "arn:aws:s3:::latchkey-dev-keys/secrets/*"]);
+    }
+    // No table scans for the functions; the table ARN only.
+    for (const s of [...api, ...rotation].filter((s) => list(s.Action).some((a) => a.startsWith("dynamodb:")))) {
+      expect(list(s.Action)).not.toContain("dynamodb:Scan");
+      expect(list(s.Resource)).toEqual([expect.stringMatching(/:table\/latchkey-dev-table$/)]);
+    }
+  });
+
+  it("only the rotation role may fill the declared clients' secrets", () => {
+    const rotation = policyOf("router-rotation-policy");
+    const sm = rotation.find((s) => list(s.Action).includes("secretsmanager:PutSecretValue"))!;
+    expect(list(sm.Resource)).toEqual([expect.stringMatching(/:secret:dev\/billing-/)]);
+    expect(policyOf("router-api-policy").flatMap((s) => list(s.Action)).some((a) => a.startsWith("secretsmanager:"))).toBe(false);
+  });
+});
+
+describe("HTTP API and edge", () => {
+  it("routes every design route and $default through a payload 2.0 proxy integration", () => {
+    const integration = one("aws:apigatewayv2/integration:Integration", "latchkey-dev-router").inputs;
+    expect(integration).toMatchObject({ integrationType: "AWS_PROXY", payloadFormatVersion: "2.0" });
+    const keys = byType("aws:apigatewayv2/route:Route").map((r) => r.inputs.routeKey);
+    for (const k of ["POST /token", "POST /login", "POST /register", "POST /refresh", "POST /revoke", "POST /sign", "GET /validate", "GET /.well-known/jwks.json", "GET /.well-known/openid-configuration", "GET /openapi.json", "$default"]) {
+      expect(keys).toContain(k);
+    }
+  });
+
+  it("throttles the stage from config and writes access logs", () => {
+    const stage = one("aws:apigatewayv2/stage:Stage", "latchkey-dev-stage").inputs;
+    expect(stage.defaultRouteSettings).toEqual({ throttlingRateLimit: 50, throttlingBurstLimit: 100 });
+    expect(stage.accessLogSettings.destinationArn).toMatch(/log-group:\/aws\/apigateway\/latchkey-dev-api$/);
+    expect(JSON.parse(stage.accessLogSettings.format).requestId).toBe("$context.requestId");
+  });
+
+  it("lets API Gateway (and only this API) invoke the api function", () => {
+    const perm = one("aws:lambda/permission:Permission", "latchkey-dev-api-invoke").inputs;
+    expect(perm).toMatchObject({ principal: "apigateway.amazonaws.com", function: "latchkey-dev-api" });
+    expect(perm.sourceArn).toMatch(/^arn:aws:execute-api:.*\/\*\/\*$/);
+  });
+
+  it("caches /.well-known/* honouring origin Cache-Control with a short origin timeout, and passes the rest through", () => {
+    const d = one("aws:cloudfront/distribution:Distribution").inputs;
+    expect(d.defaultCacheBehavior).toMatchObject({
+      cachePolicyId: "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
+      originRequestPolicyId: "b689b0a8-53d0-40ab-baf2-68738e2966ac",
+      viewerProtocolPolicy: "https-only",
+    });
+    expect(d.defaultCacheBehavior.allowedMethods).toContain("POST");
+    const wk = d.orderedCacheBehaviors.find((b: { pathPattern: string }) => b.pathPattern === "/.well-known/*");
+    expect(wk).toMatchObject({ cachePolicyId: "658327ea-f89d-4fab-a63d-7e88639e58f6", viewerProtocolPolicy: "https-only" });
+    const wkOrigin = d.origins.find((o: { originId: string }) => o.originId === wk.targetOriginId);
+    expect(wkOrigin.customOriginConfig.originReadTimeout).toBeLessThanOrEqual(2);
+    expect(wkOrigin.customOriginConfig.originProtocolPolicy).toBe("https-only");
+    for (const o of d.origins) expect(o.domainName).toBe("http-id.execute-api.eu-west-1.amazonaws.com");
+    expect(d.viewerCertificate).toEqual({ cloudfrontDefaultCertificate: true });
+  });
+});
+
+describe("rotation and the deploy hook", () => {
+  it("schedules rotation of the rotation function with retries and a dead-letter queue", () => {
+    const s = one("aws:scheduler/schedule:Schedule").inputs;
+    expect(s.scheduleExpression).toBe("rate(30 days)");
+    expect(s.target.arn).toBe("arn:aws:lambda:eu-west-1:123456789012:function:latchkey-dev-rotation");
+    expect(JSON.parse(s.target.input)).toEqual({ action: "rotate" });
+    expect(s.target.retryPolicy.maximumRetryAttempts).toBeGreaterThan(0);
+    expect(s.target.deadLetterConfig.arn).toMatch(/^arn:aws:sqs:.*latchkey-dev-rotation-dlq$/);
+    const schedulerPolicy = statements(one("aws:iam/rolePolicy:RolePolicy", "rotation-scheduler-policy").inputs.policy);
+    expect(schedulerPolicy.flatMap((st) => list(st.Resource))).toContain(s.target.arn);
+  });
+
+  it("runs ensure-keys on every deploy of a new image", () => {
+    const hooks = byType("aws:lambda/invocation:Invocation");
+    const ensure = hooks.find((h) => JSON.parse(h.inputs.input).action === "ensure-keys")!;
+    expect(ensure.inputs.functionName).toBe("latchkey-dev-rotation");
+    const input = JSON.parse(ensure.inputs.input);
+    expect(input.imageDigest).toMatch(/@sha256:/);
+    expect(ensure.inputs.triggers.image).toBe(input.imageDigest);
+  });
+
+  it("creates declared service clients through the rotation function into Secrets Manager", () => {
+    const secret = one("aws:secretsmanager/secret:Secret").inputs;
+    expect(secret.name).toBe("dev/billing");
+    const hook = byType("aws:lambda/invocation:Invocation").find((h) => JSON.parse(h.inputs.input).action === "ensure-client")!;
+    const input = JSON.parse(hook.inputs.input);
+    expect(input.client).toMatchObject({ name: "billing", scopes: ["invoices:read"], audiences: ["https://api.example.com"] });
+    expect(input.client.secretId).toMatch(/:secret:dev\/billing-/);
+  });
+});
+
+describe("consumers and outputs", () => {
+  it("the dev stack deploys a JWT-authorized example route trusting this issuer", () => {
+    const auth = one("aws:apigatewayv2/authorizer:Authorizer").inputs;
+    expect(auth).toMatchObject({ authorizerType: "JWT", identitySources: ["$request.header.Authorization"] });
+    expect(auth.jwtConfiguration).toEqual({ issuer: "https://d111111abcdef8.cloudfront.net", audiences: ["latchkey"] });
+    const route = byType("aws:apigatewayv2/route:Route").find((r) => r.inputs.routeKey === "GET /whoami")!;
+    expect(route.inputs.authorizationType).toBe("JWT");
+  });
+
+  it("exports what a platform engineer pastes elsewhere", async () => {
+    expect(await valueOf(program.issuerUrl)).toBe("https://d111111abcdef8.cloudfront.net");
+    expect(await valueOf(program.jwksUrl)).toBe("https://d111111abcdef8.cloudfront.net/.well-known/jwks.json");
+    expect(await valueOf(program.tokenEndpoint)).toBe("https://d111111abcdef8.cloudfront.net/token");
+    expect(await valueOf(program.apiUrl)).toMatch(/^https:\/\/.*execute-api/);
+    expect(await valueOf(program.tableName)).toBe("latchkey-dev-table");
+    expect(await valueOf(program.bucketName)).toBe("latchkey-dev-keys");
+    const authorizer = program.jwtAuthorizer;
+    expect({ issuer: await valueOf(authorizer.issuer), audience: authorizer.audience }).toEqual({ issuer: "https://d111111abcdef8.cloudfront.net", audience: "latchkey" });
+  });
+});
