@@ -1,0 +1,323 @@
+/**
+ * `npm run bench` (issue 3): the local issuer under load, one JSON document on stdout.
+ *
+ * - Storage emulators and the issuer each run in their own process; autocannon drives the
+ *   issuer from this one (16 connections, 127.0.0.1). Server CPU per request is the issuer
+ *   process's CPU time over the run divided by its responses.
+ * - GET /.well-known/jwks.json: requests/s, p50/p99, and the storage requests the emulators
+ *   saw during the run (the JWKS must come from memory: reads bounded by keyring cache
+ *   refreshes, none per request), plus ETag / If-None-Match -> 304.
+ * - grant_type=refresh_token at POST /token: refresh tokens rotate on every use and reuse
+ *   revokes the family, so each request takes an unused token from a shared pool that every
+ *   response refills with its successor (one chain per login; 16 connections, 24 chains).
+ * - The raw RS256 `crypto.sign` rate (callback form, thread pool, both cores) in this run.
+ * - Cold start: a fresh Node process imports the bundled Lambda handler and answers its first
+ *   HTTP API v2 event (target < 300 ms).
+ *
+ * Environment: BENCH_SECONDS (default 6 per scenario), BENCH_CONNECTIONS (16),
+ * BENCH_COLD_STARTS (5).
+ */
+import { randomBytes } from "node:crypto";
+import { load, measure, rs256SignRate, round, verdict, type LoadRequest, type Verdict } from "./support/load.js";
+import { countsBetween, machine, startStack, stopOnSignal } from "./support/stack.js";
+import { coldStart, httpApiEvent, lambdaBundle, type ColdStartRun } from "./support/cold-start.js";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
+const COLD_STARTS = Number(process.env.BENCH_COLD_STARTS ?? 5);
+const REFRESH_CHAINS = CONNECTIONS + 8;
+/** What `npm start` uses: a warm instance re-reads the keyring at most this often. */
+const KEY_CACHE_SECONDS = 5;
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const host = machine();
+  const stack = await startStack({
+    LATCHKEY_KEY_CACHE_SECONDS: String(KEY_CACHE_SECONDS),
+    // Every chain is used hundreds of times in one run; the default cap (1000) is not the subject here.
+    LATCHKEY_REFRESH_MAX_USES: "1000000",
+  });
+  stopOnSignal(stack.stop);
+  try {
+    const { url } = stack.issuer.ready;
+    const server = stack.issuer;
+
+    // 1. The machine's own RS256 rate, while the servers sit idle.
+    const rs256 = await rs256SignRate(2);
+
+    // 2. JWKS from memory, and what storage saw meanwhile.
+    const jwksUrl = `${url}/.well-known/jwks.json`;
+    await load({ url: jwksUrl, seconds: 1, connections: CONNECTIONS }); // warm-up
+    const countsBefore = await stack.counts();
+    const jwks = await measure(server, { url: jwksUrl, seconds: SECONDS, connections: CONNECTIONS });
+    const jwksStorage = countsBetween(countsBefore, await stack.counts());
+    const jwksReads = sum(jwksStorage.dynamodb) + sum(jwksStorage.s3);
+    // The cache may refresh once per KEY_CACHE_SECONDS, plus one at the edge of the window.
+    const allowedReads = Math.ceil(jwks.seconds / KEY_CACHE_SECONDS) + 1;
+
+    // 3. ETag and If-None-Match.
+    const etag = await checkEtag(jwksUrl);
+    const notModified = etag.etag
+      ? await measure(server, {
+          url: jwksUrl,
+          seconds: Math.max(2, Math.round(SECONDS / 2)),
+          connections: CONNECTIONS,
+          headers: { "if-none-match": etag.etag },
+        })
+      : undefined;
+
+    // 4. refresh_token grant with a pool of unused tokens that each response refills.
+    const logins = await refreshTokenLogins(url);
+    const pool = await logins.more(REFRESH_CHAINS);
+    const refreshRequests = refreshTokenRequests(pool);
+    await load({ url: `${url}/token`, seconds: 1, connections: CONNECTIONS, requests: refreshRequests.requests }); // warm-up
+    // A run that ends drops the responses in flight, and with them up to one chain per connection.
+    pool.push(...(await logins.more(Math.max(0, REFRESH_CHAINS - pool.length))));
+    refreshRequests.failures().length = 0;
+    const refreshCountsBefore = await stack.counts();
+    const refresh = await measure(server, {
+      url: `${url}/token`,
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+      requests: refreshRequests.requests,
+    });
+    const refreshStorage = countsBetween(refreshCountsBefore, await stack.counts());
+    const issued = refresh.statuses["200"] ?? 0;
+
+    // 5. Cold start of the Lambda handler module.
+    const cold = await coldStarts(stack.storageEnv, url, stack.issuer);
+
+    const targets: Record<string, Verdict> = {
+      coldStartMs: verdict(cold.jwks.medianImportAndFirstEventMs, `< 300 ms (median of ${COLD_STARTS} fresh processes: import + first HTTP API v2 event answered)`, cold.jwks.medianImportAndFirstEventMs < 300),
+      jwksServedFromMemory: verdict(
+        `${jwksReads} storage reads for ${jwks.requests} requests`,
+        `no storage read per request (at most ${allowedReads} keyring cache refreshes in ${jwks.seconds} s with a ${KEY_CACHE_SECONDS} s cache)`,
+        jwksReads <= allowedReads && (jwks.statuses["200"] ?? 0) === jwks.requests,
+      ),
+      jwksEtag304: verdict(
+        etag.summary,
+        "200 with ETag; 304 with no body for a matching If-None-Match (also W/ and lists); 200 for a stale one",
+        etag.pass && notModified !== undefined && (notModified.statuses["304"] ?? 0) === notModified.requests,
+      ),
+      refreshGrantAllIssued: verdict(
+        `${issued} of ${refresh.requests} answered 200`,
+        "every refresh_token request answered 200 (each used a fresh, unused token)",
+        issued === refresh.requests && refresh.requests > 0 && refreshRequests.failures().length === 0,
+      ),
+    };
+
+    const report = {
+      bench: "latchkey issuer (issue 3): JWKS, refresh_token grant, RS256 rate, cold start",
+      machine: host,
+      settings: {
+        loadGenerator: "autocannon (in the bench process), 127.0.0.1, pipelining 1",
+        connections: CONNECTIONS,
+        secondsPerScenario: SECONDS,
+        server: "functions/local/server.ts listen() in its own process; storage emulators (dynalite, s3rver) in a third process",
+        keyCacheSeconds: KEY_CACHE_SECONDS,
+      },
+      rs256CryptoSign: { ...rs256, form: "crypto.sign callback (libuv thread pool)", key: "RSA-2048" },
+      jwks: {
+        ...pick(jwks),
+        storageRequestsDuringRun: jwksStorage,
+        servedFromMemory: targets.jwksServedFromMemory!.pass,
+        etag: etag.details,
+        notModifiedUnderLoad: notModified ? pick(notModified) : null,
+      },
+      refreshTokenGrant: {
+        endpoint: "POST /token grant_type=refresh_token (form)",
+        ...pick(refresh),
+        tokensIssued: issued,
+        serverCpuMicrosPerToken: issued ? round((refresh.serverCpuMs * 1000) / issued, 0) : null,
+        refreshChains: REFRESH_CHAINS,
+        storageRequestsPerToken: issued
+          ? Object.fromEntries(Object.entries(refreshStorage.dynamodb).map(([k, v]) => [k, round(v / issued, 2)]))
+          : {},
+        shareOfRawSignRate: round(refresh.requestsPerSecond / rs256.signaturesPerSecond, 3),
+        failures: refreshRequests.failures().slice(0, 5),
+      },
+      coldStart: cold,
+      targets,
+      allTargetsPass: Object.values(targets).every((t) => t.pass),
+      benchSeconds: round((Date.now() - startedAt) / 1000, 1),
+    };
+    process.stdout.write(JSON.stringify(report, null, 2) + "\n");
+  } finally {
+    await stack.stop();
+  }
+}
+
+function pick(r: Awaited<ReturnType<typeof measure>>) {
+  return {
+    requestsPerSecond: r.requestsPerSecond,
+    latencyMs: r.latencyMs,
+    requests: r.requests,
+    seconds: r.seconds,
+    statuses: r.statuses,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    serverCpuMs: r.serverCpuMs,
+    serverCpuMicrosPerRequest: r.serverCpuMicrosPerRequest,
+  };
+}
+
+const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
+
+/** RFC 9110 section 13.1.2: If-None-Match with the current tag -> 304, no body. */
+async function checkEtag(url: string): Promise<{ etag: string | undefined; pass: boolean; summary: string; details: object }> {
+  const first = await fetch(url);
+  await first.text();
+  const etag = first.headers.get("etag") ?? undefined;
+  if (!etag) return { etag, pass: false, summary: "no ETag header", details: { status: first.status } };
+  const probe = async (value: string) => {
+    const res = await fetch(url, { headers: { "if-none-match": value } });
+    const body = await res.text();
+    return { status: res.status, bodyBytes: body.length };
+  };
+  const exact = await probe(etag);
+  const weak = await probe(`W/${etag}`);
+  const list = await probe(`"something-else", ${etag}`);
+  const stale = await probe(`"not-the-current-tag"`);
+  const pass =
+    first.status === 200 &&
+    [exact, weak, list].every((p) => p.status === 304 && p.bodyBytes === 0) &&
+    stale.status === 200 &&
+    stale.bodyBytes > 0;
+  return {
+    etag,
+    pass,
+    summary: `200 ETag ${etag}; matching -> ${exact.status}, W/ -> ${weak.status}, list -> ${list.status}, stale -> ${stale.status}`,
+    details: { etag, cacheControl: first.headers.get("cache-control"), exact, weak, list, stale },
+  };
+}
+
+/** One user; `more(n)` logs in n times, and each login's refresh token starts a chain. */
+async function refreshTokenLogins(url: string): Promise<{ more(chains: number): Promise<string[]> }> {
+  const username = `bench-${randomBytes(6).toString("hex")}`;
+  const password = `bench ${randomBytes(18).toString("base64url")} passphrase`;
+  const post = async (path: string, body: object) => {
+    const res = await fetch(url + path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const json = (await res.json()) as Record<string, unknown>;
+    if (!res.ok) throw new Error(`${path} -> ${res.status} ${JSON.stringify(json)}`);
+    return json;
+  };
+  await post("/register", { username, password });
+  return {
+    async more(chains) {
+      const tokens: string[] = [];
+      for (let i = 0; i < chains; i += 4) {
+        const batch = await Promise.all(
+          Array.from({ length: Math.min(4, chains - i) }, () => post("/login", { username, password })),
+        );
+        for (const b of batch) tokens.push(String(b.refresh_token));
+      }
+      return tokens;
+    },
+  };
+}
+
+/**
+ * autocannon requests for the refresh_token grant. autocannon resets a connection's context
+ * after each pass over its request list, so the chains live in a queue shared by all
+ * connections: `setupRequest` takes an unused token, `onResponse` returns its successor.
+ * There are more chains than connections, so a request never waits for a token.
+ */
+function refreshTokenRequests(unused: string[]): { requests: LoadRequest[]; failures(): string[] } {
+  const failures: string[] = [];
+  const request: LoadRequest = {
+    method: "POST",
+    path: "/token",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    setupRequest: (req) => {
+      const token = unused.shift();
+      if (!token) {
+        failures.push("the pool of unused refresh tokens ran dry");
+        return undefined;
+      }
+      return { ...req, body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: token }).toString() };
+    },
+    onResponse: (status, body) => {
+      if (status === 200) {
+        unused.push((JSON.parse(body) as { refresh_token: string }).refresh_token);
+      } else if (failures.length < 20) {
+        failures.push(`${status} ${body.slice(0, 200)}`);
+      }
+    },
+  };
+  return { requests: [request], failures: () => failures };
+}
+
+/** Fresh processes: the JWKS (the target) and, for reference, a client_credentials token. */
+async function coldStarts(
+  storageEnv: Record<string, string>,
+  issuerUrl: string,
+  issuer: import("./support/child.js").Child<unknown>,
+) {
+  const bundle = await lambdaBundle();
+  try {
+    const env = { ...storageEnv, LATCHKEY_ISSUER: issuerUrl };
+    const jwksRuns: ColdStartRun[] = [];
+    for (let i = 0; i < COLD_STARTS; i++) {
+      const run = await coldStart(bundle.entry, env, httpApiEvent("GET", "/.well-known/jwks.json"));
+      if (run.statusCode !== 200) throw new Error(`cold start answered ${run.statusCode}: ${run.body}`);
+      const { body: _body, ...timings } = run;
+      jwksRuns.push(timings);
+    }
+    // A first token needs the signing key from S3 too: shown for reference, not judged.
+    const client = await issuer.call<{ clientId: string; clientSecret: string }>("createClient", {
+      name: "bench-cold-start",
+      scopes: ["read"],
+      audiences: ["https://api.bench.example"],
+      auth: "secret",
+    });
+    const tokenRuns: ColdStartRun[] = [];
+    for (let i = 0; i < Math.min(3, COLD_STARTS); i++) {
+      const run = await coldStart(
+        bundle.entry,
+        env,
+        httpApiEvent("POST", "/token", {
+          headers: {
+            "content-type": "application/x-www-form-urlencoded",
+            authorization: "Basic " + Buffer.from(`${client.clientId}:${client.clientSecret}`).toString("base64"),
+          },
+          body: "grant_type=client_credentials&scope=read&audience=https%3A%2F%2Fapi.bench.example",
+        }),
+      );
+      if (run.statusCode !== 200) throw new Error(`cold start token answered ${run.statusCode}: ${run.body}`);
+      const { body: _body, ...timings } = run;
+      tokenRuns.push(timings);
+    }
+    return {
+      bundle: bundle.source,
+      jwks: summarize(jwksRuns),
+      firstTokenForReference: summarize(tokenRuns),
+    };
+  } finally {
+    await bundle.cleanup();
+  }
+}
+
+function summarize(runs: ColdStartRun[]) {
+  const median = (f: (r: ColdStartRun) => number) => {
+    const v = runs.map(f).sort((a, b) => a - b);
+    return v[Math.floor((v.length - 1) / 2)] ?? 0;
+  };
+  return {
+    medianImportAndFirstEventMs: median((r) => r.importAndFirstEventMs),
+    maxImportAndFirstEventMs: Math.max(...runs.map((r) => r.importAndFirstEventMs)),
+    medianImportMs: median((r) => r.importMs),
+    medianFirstEventMs: median((r) => r.firstEventMs),
+    medianSinceProcessStartMs: median((r) => r.sinceProcessStartMs),
+    medianWallMs: median((r) => r.wallMs),
+    runs,
+  };
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,147 @@
+/**
+ * Cold start of the Lambda handler module: a fresh Node process imports the bundled
+ * `functions/lambda.ts` and answers its first HTTP API (payload 2.0) event, against storage
+ * whose keys were ensured beforehand, as a new Lambda instance would.
+ *
+ * The bundle is `npm run build`'s output under dist/lambda/ when it exists; otherwise this
+ * bundles `functions/lambda.ts` with esbuild into a temp directory (ESM, Node 20, minified,
+ * argon2 external and resolved from the repository's node_modules, like the image's
+ * production dependencies).
+ *
+ * @example
+ *   const bundle = await lambdaBundle();
+ *   const run = await coldStart(bundle.entry, env, httpApiEvent("GET", "/.well-known/jwks.json"));
+ *   run.importAndFirstEventMs; // target < 300
+ */
+import { spawn } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { mkdtemp, readdir, rm, symlink } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { build } from "esbuild";
+
+export interface LambdaBundle {
+  entry: string;
+  source: string;
+  cleanup(): Promise<void>;
+}
+
+export async function lambdaBundle(repo = process.cwd()): Promise<LambdaBundle> {
+  const built = await builtEntry(join(repo, "dist", "lambda"));
+  if (built) {
+    const builtAt = statSync(built).mtime.toISOString();
+    return { entry: built, source: `npm run build output ${built} (built ${builtAt})`, cleanup: async () => {} };
+  }
+  const dir = await mkdtemp(join(tmpdir(), "latchkey-bench-lambda-"));
+  await symlink(join(repo, "node_modules"), join(dir, "node_modules"), "dir");
+  const entry = join(dir, "lambda.mjs");
+  await build({
+    entryPoints: [join(repo, "functions", "lambda.ts")],
+    outfile: entry,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    minify: true,
+    external: ["argon2"],
+    logLevel: "error",
+    // CommonJS dependencies inside an ESM bundle still call require().
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  });
+  return { entry, source: "bench esbuild bundle", cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+async function builtEntry(dir: string): Promise<string | undefined> {
+  if (!existsSync(dir)) return undefined;
+  const files = await readdir(dir);
+  for (const name of ["index.mjs", "lambda.mjs", "index.js", "lambda.js"]) {
+    if (files.includes(name)) return resolve(dir, name);
+  }
+  return undefined;
+}
+
+export interface ColdStartRun {
+  /** import() of the handler module, ms. */
+  importMs: number;
+  /** handler(event) for the first event, ms. */
+  firstEventMs: number;
+  /** import + first event answered: the figure the target applies to. */
+  importAndFirstEventMs: number;
+  /** From the Node process's own start (performance.timeOrigin) to the answer: adds Node's boot. */
+  sinceProcessStartMs: number;
+  /** From spawn() in the bench to the child's exit. */
+  wallMs: number;
+  statusCode: number;
+}
+
+const PROBE = `
+const t0 = performance.now();
+const mod = await import(process.env.BENCH_LAMBDA_ENTRY);
+const t1 = performance.now();
+const res = await mod.handler(JSON.parse(process.env.BENCH_LAMBDA_EVENT), { awsRequestId: "bench-cold-start" });
+const t2 = performance.now();
+process.stdout.write(JSON.stringify({ t0, t1, t2, statusCode: res.statusCode, body: String(res.body).slice(0, 200) }));
+process.exit(0);
+`;
+
+/** One fresh process: import the bundle, answer `event`, report timings. */
+export async function coldStart(entry: string, env: Record<string, string>, event: object): Promise<ColdStartRun & { body: string }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, ["--input-type=module", "-e", PROBE], {
+    stdio: ["ignore", "pipe", "pipe"],
+    // Only what a Lambda would have: no inherited credentials or test settings.
+    env: { PATH: process.env.PATH ?? "", ...env, BENCH_LAMBDA_ENTRY: entry, BENCH_LAMBDA_EVENT: JSON.stringify(event) },
+  });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d: Buffer) => (out += d));
+  child.stderr.on("data", (d: Buffer) => (err += d));
+  const code = await new Promise<number | null>((done) => child.once("exit", done));
+  const wallMs = performance.now() - started;
+  if (code !== 0) throw new Error(`cold-start probe exited ${code}: ${err.slice(0, 2000)}`);
+  const r = JSON.parse(out) as { t0: number; t1: number; t2: number; statusCode: number; body: string };
+  const ms = (n: number) => Math.round(n * 10) / 10;
+  return {
+    importMs: ms(r.t1 - r.t0),
+    firstEventMs: ms(r.t2 - r.t1),
+    importAndFirstEventMs: ms(r.t2 - r.t0),
+    sinceProcessStartMs: ms(r.t2),
+    wallMs: ms(wallMs),
+    statusCode: r.statusCode,
+    body: r.body,
+  };
+}
+
+/** An API Gateway HTTP API payload format 2.0 event, as the service sends it. */
+export function httpApiEvent(method: string, path: string, options: { headers?: Record<string, string>; body?: string } = {}): object {
+  const now = Date.now();
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: path,
+    rawQueryString: "",
+    headers: {
+      accept: "*/*",
+      host: "abc123.execute-api.us-east-1.amazonaws.com",
+      "user-agent": "latchkey-bench",
+      "x-forwarded-for": "127.0.0.1",
+      "x-forwarded-port": "443",
+      "x-forwarded-proto": "https",
+      ...options.headers,
+    },
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "abc123",
+      domainName: "abc123.execute-api.us-east-1.amazonaws.com",
+      domainPrefix: "abc123",
+      http: { method, path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "latchkey-bench" },
+      requestId: `bench-${now}`,
+      routeKey: "$default",
+      stage: "$default",
+      time: new Date(now).toUTCString(),
+      timeEpoch: now,
+    },
+    ...(options.body !== undefined ? { body: options.body } : {}),
+    isBase64Encoded: false,
+  };
+}
