@@ -43,9 +43,10 @@ export interface Child<Ready> {
 export async function startChild<Ready>(
   script: string,
   env: Record<string, string | undefined>,
-  timeoutMs = 60_000,
+  options: { timeoutMs?: number; nodeArgs?: string[] } = {},
 ): Promise<Child<Ready>> {
-  const proc = spawn(process.execPath, ["--import", "tsx", script], {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", script], {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     env: { ...process.env, ...env },
   });

@@ -49,6 +49,8 @@ async function main(): Promise<void> {
     const target = String(req.headers["x-amz-target"] ?? "unknown");
     bump(counts.dynamodb, target.slice(target.indexOf(".") + 1));
   });
+  // New TCP connections show whether clients reuse them (keep-alive) or pay a handshake per call.
+  ddb.on("connection", () => bump(counts.dynamodb, "(new connection)"));
   await new Promise<void>((resolve, reject) => {
     ddb.once("error", reject);
     ddb.listen(0, "127.0.0.1", () => resolve());
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
   const s3 = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory: dir });
   const s3Address = await s3.run();
   s3.httpServer.prependListener("request", (req: IncomingMessage) => bump(counts.s3, req.method ?? "unknown"));
+  s3.httpServer.on("connection", () => bump(counts.s3, "(new connection)"));
 
   const ready: EmulatorsReady = {
     dynamodbEndpoint: `http://127.0.0.1:${(ddb.address() as AddressInfo).port}`,

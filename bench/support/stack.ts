@@ -42,6 +42,9 @@ export async function startStack(issuerEnv: Record<string, string> = {}): Promis
       AWS_SECRET_ACCESS_KEY: undefined,
       ...storageEnv,
       ...issuerEnv,
+    }, {
+      // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the issuer alone.
+      nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [],
     });
   } catch (err) {
     await emulators.stop();
