@@ -132,6 +132,12 @@ async function main(): Promise<void> {
       latchkey: { ...L, storageRequestsDuringRuns: latchkeyStorage },
       oidcProvider: O,
       ratiosLatchkeyOverOidcProvider: ratios,
+      // Both servers pay one RSA-2048 signature per token; what each spends beyond it is what
+      // its own code costs (CPU per token minus this run's CPU per raw signature).
+      cpuMicrosPerTokenBeyondRs256Sign: {
+        latchkey: L.serverCpuMicrosPerToken - rs256.cpuMicrosPerSignature,
+        oidcProvider: O.serverCpuMicrosPerToken - rs256.cpuMicrosPerSignature,
+      },
       targets,
       allTargetsPass: Object.values(targets).every((t) => t.pass),
       benchSeconds: round((Date.now() - startedAt) / 1000, 1),
