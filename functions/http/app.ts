@@ -14,6 +14,7 @@ import { tokenRoutes } from "./routes/token.js";
 import { wellKnownRoutes } from "./routes/well-known.js";
 import { signRoutes } from "./routes/sign.js";
 import { validateRoutes } from "./routes/validate.js";
+import { openApiDocument } from "./openapi.js";
 
 /** Routes and their methods, for 405 with an Allow header. Extended by later route modules. */
 export const ROUTES: Record<string, string[]> = {
@@ -24,6 +25,7 @@ export const ROUTES: Record<string, string[]> = {
   "/revoke": ["POST"],
   "/sign": ["POST"],
   "/validate": ["GET", "HEAD"],
+  "/openapi.json": ["GET", "HEAD"],
   "/.well-known/jwks.json": ["GET", "HEAD"],
   "/.well-known/openid-configuration": ["GET", "HEAD"],
   "/.well-known/oauth-authorization-server": ["GET", "HEAD"],
@@ -46,6 +48,8 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
   wellKnownRoutes(app, issuer);
   signRoutes(app, issuer);
   validateRoutes(app, issuer);
+  const openapi = JSON.stringify(openApiDocument(issuer.config.issuer));
+  app.get("/openapi.json", (c) => c.body(openapi, 200, { "Content-Type": "application/json", "Cache-Control": "public, max-age=300" }));
 
   app.notFound((c) => {
     const allowed = ROUTES[c.req.path];
