@@ -49,7 +49,8 @@ export class HttpApi extends pulumi.ComponentResource {
       integrationUri: fn.invokeArn,
       integrationMethod: "POST",
       payloadFormatVersion: "2.0",
-      timeoutMilliseconds: 10_000,
+      // The function's own timeout, within the HTTP API's 30 s cap.
+      timeoutMilliseconds: Math.min(cfg.timeout, 30) * 1000,
     }, parent);
     const routes = ROUTE_KEYS.map(
       (routeKey) =>

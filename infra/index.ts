@@ -37,7 +37,12 @@ const router = new Router("router", {
   context: repoRoot,
 });
 api.connect(router.api, config);
-const rotation = new Rotation("rotation", { config, rotationFunction: router.rotation, imageUri: router.imageUri });
+const rotation = new Rotation("rotation", {
+  config,
+  rotationFunction: router.rotation,
+  rotationRole: router.rotationRole,
+  imageUri: router.imageUri,
+});
 new ServiceClients("service-clients", {
   clients: config.serviceClients,
   secrets: clientSecrets.secrets,

@@ -1,6 +1,8 @@
 /**
  * Rotation: an EventBridge Scheduler schedule (default every 30 days) invokes the rotation
- * function with `{"action":"rotate"}`, retrying and dead-lettering failures; and the deploy
+ * function with `{"action":"rotate"}`, retrying and dead-lettering failures. Scheduler invokes
+ * Lambda asynchronously, so its retry policy and DLQ only cover delivery; a rotation that
+ * throws is retried by Lambda and then sent to the same queue. And the deploy
  * hook: an `aws.lambda.Invocation` of "ensure-keys" whose input carries the image URI (with
  * its digest), so every deploy of a new image re-checks the keyring. Both are idempotent.
  */
@@ -12,6 +14,8 @@ import { assumeRolePolicy, policyDocument } from "./policies.js";
 export interface RotationArgs {
   config: StackConfig;
   rotationFunction: aws.lambda.Function;
+  /** The rotation function's role: it needs to send its own failures to the queue. */
+  rotationRole: aws.iam.Role;
   imageUri: pulumi.Input<string>;
 }
 
@@ -41,6 +45,20 @@ export class Rotation extends pulumi.ComponentResource {
         { Sid: "DeadLetters", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [this.deadLetters.arn] },
       ]),
     }, parent);
+    // Failed runs (the function threw, twice retried) land in the same queue as failed deliveries.
+    const failuresPolicy = new aws.iam.RolePolicy(`${name}-failures-policy`, {
+      role: args.rotationRole.id,
+      policy: policyDocument([
+        { Sid: "RotationFailures", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [this.deadLetters.arn] },
+      ]),
+    }, parent);
+    new aws.lambda.FunctionEventInvokeConfig(`${name}-async`, {
+      functionName: rotationFunction.name,
+      maximumRetryAttempts: 2,
+      maximumEventAgeInSeconds: 6 * 3600,
+      destinationConfig: { onFailure: { destination: this.deadLetters.arn } },
+    }, { parent: this, dependsOn: [failuresPolicy] });
+
     this.schedule = new aws.scheduler.Schedule(`${name}-schedule`, {
       name: `${cfg.prefix}-key-rotation`,
       description: "Rotates Latchkey signing keys",

@@ -37,7 +37,10 @@ export class Router extends pulumi.ComponentResource {
 
     const repository = new aws.ecr.Repository(`${name}-repo`, {
       name: `${cfg.prefix}-router`,
-      imageTagMutability: "IMMUTABLE",
+      // awsx.ecr.Image pushes every build under the same tag (a hash of the build inputs'
+      // paths, not their contents), so the tag must be overwritable or the second deploy's
+      // push fails. Nothing trusts the tag: the functions run the pushed digest.
+      imageTagMutability: "MUTABLE",
       imageScanningConfiguration: { scanOnPush: true },
       forceDelete: !cfg.protect,
     }, parent);
@@ -62,7 +65,7 @@ export class Router extends pulumi.ComponentResource {
     const apiLogs = this.#logGroup(`${name}-api`, `${cfg.prefix}-api`, cfg);
     const rotationLogs = this.#logGroup(`${name}-rotation`, `${cfg.prefix}-rotation`, cfg);
 
-    this.apiRole = this.#role(`${name}-api`, [
+    const api = this.#role(`${name}-api`, [
       tableStatement,
       { Sid: "ReadKeyMaterial", Effect: "Allow", Action: ["s3:GetObject"], Resource: [keyObjects, secretObjects] },
       { Sid: "DecryptKeyMaterial", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [storage.key.arn] },
@@ -71,6 +74,9 @@ export class Router extends pulumi.ComponentResource {
     const rotationStatements: Statement[] = [
       tableStatement,
       { Sid: "WriteKeyMaterial", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: [keyObjects, secretObjects] },
+      // ensure-keys reads the pepper before creating it: without ListBucket, S3 answers a
+      // missing object with 403 instead of 404 and the first deploy's hook fails.
+      { Sid: "TellMissingFromForbidden", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [storage.bucket.arn] },
       { Sid: "EncryptKeyMaterial", Effect: "Allow", Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], Resource: [storage.key.arn] },
       { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [pulumi.interpolate`${rotationLogs.arn}:*`] },
     ];
@@ -82,7 +88,9 @@ export class Router extends pulumi.ComponentResource {
         Resource: args.clientSecretArns,
       });
     }
-    this.rotationRole = this.#role(`${name}-rotation`, rotationStatements);
+    const rotation = this.#role(`${name}-rotation`, rotationStatements);
+    this.apiRole = api.role;
+    this.rotationRole = rotation.role;
 
     const environment = {
       variables: {
@@ -100,6 +108,8 @@ export class Router extends pulumi.ComponentResource {
       memorySize: cfg.memory,
       environment,
     };
+    // Both functions wait for their role's policy: the deploy hook invokes the rotation
+    // function as soon as it exists, and its first call must not be denied.
     this.api = new aws.lambda.Function(`${name}-api`, {
       ...common,
       name: `${cfg.prefix}-api`,
@@ -107,7 +117,7 @@ export class Router extends pulumi.ComponentResource {
       role: this.apiRole.arn,
       timeout: cfg.timeout,
       loggingConfig: { logFormat: "Text", logGroup: apiLogs.name },
-    }, { parent: this, dependsOn: [apiLogs] });
+    }, { parent: this, dependsOn: [apiLogs, api.policy] });
     this.rotation = new aws.lambda.Function(`${name}-rotation`, {
       ...common,
       name: `${cfg.prefix}-rotation`,
@@ -116,7 +126,7 @@ export class Router extends pulumi.ComponentResource {
       // RSA key generation and S3/DynamoDB round trips; generous but bounded.
       timeout: 60,
       loggingConfig: { logFormat: "Text", logGroup: rotationLogs.name },
-    }, { parent: this, dependsOn: [rotationLogs] });
+    }, { parent: this, dependsOn: [rotationLogs, rotation.policy] });
 
     this.registerOutputs({ imageUri: this.imageUri, apiFunction: this.api.name, rotationFunction: this.rotation.name });
   }
@@ -128,9 +138,9 @@ export class Router extends pulumi.ComponentResource {
     }, { parent: this });
   }
 
-  #role(name: string, statements: Statement[]): aws.iam.Role {
+  #role(name: string, statements: Statement[]): { role: aws.iam.Role; policy: aws.iam.RolePolicy } {
     const role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: assumeRolePolicy("lambda.amazonaws.com") }, { parent: this });
-    new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: policyDocument(statements) }, { parent: this });
-    return role;
+    const policy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: policyDocument(statements) }, { parent: this });
+    return { role, policy };
   }
 }

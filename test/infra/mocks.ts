@@ -1,6 +1,8 @@
 /**
  * Pulumi mocks that record every resource the program declares and return computed outputs
  * (names, ARNs, URLs, ids) the way the AWS provider would, so the graph can be asserted on.
+ * Each record also carries the resource's direct dependencies (explicit `dependsOn` and those
+ * implied by its inputs), so tests can pin what must exist before what.
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -9,16 +11,19 @@ export interface Declared {
   name: string;
   inputs: Record<string, any>;
   id: string;
+  /** The resources this one waits for, as `type::name` (direct dependencies only). */
+  dependsOn: string[];
 }
 
-export function installMocks(config: Record<string, unknown>, stack = "dev"): Declared[] {
+export async function installMocks(config: Record<string, unknown>, stack = "dev"): Promise<Declared[]> {
   const declared: Declared[] = [];
   const region = "eu-west-1";
   const account = "123456789012";
   pulumi.runtime.setAllConfig(
     Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
   );
-  pulumi.runtime.setMocks(
+  const pendingDependencies = new Map<string, string[]>();
+  await pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
         const name = (args.inputs.name as string | undefined) ?? `${args.name}-${Math.random().toString(36).slice(2, 8)}`;
@@ -64,7 +69,7 @@ export function installMocks(config: Record<string, unknown>, stack = "dev"): De
             state.arn = `arn:aws:logs:${region}:${account}:log-group:${name}`;
             break;
         }
-        declared.push({ type: args.type, name: args.name, inputs: args.inputs, id });
+        declared.push({ type: args.type, name: args.name, inputs: args.inputs, id, dependsOn: pendingDependencies.get(`${args.type}::${args.name}`) ?? [] });
         return { id, state };
       },
       call(args: pulumi.runtime.MockCallArgs) {
@@ -78,7 +83,34 @@ export function installMocks(config: Record<string, unknown>, stack = "dev"): De
     stack,
     false,
   );
+  // The mock monitor does not pass dependencies to newResource; read them off the request.
+  const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: any, cb: unknown): unknown };
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, cb: unknown) => {
+    // urn:pulumi:<stack>::<project>::<parent type>$<type>::<name>
+    const names = (req.getDependenciesList() as string[]).map((urn) => {
+      const [, , qualifiedType, name] = urn.split("::");
+      return `${qualifiedType!.split("$").pop()}::${name}`;
+    });
+    pendingDependencies.set(`${req.getType()}::${req.getName()}`, names);
+    return register(req, cb);
+  };
   return declared;
+}
+
+/** Every resource `type::name` waits for, directly or through others (as `type::name`). */
+export function transitiveDependencies(declared: Declared[], key: string): Set<string> {
+  const seen = new Set<string>();
+  const visit = (k: string) => {
+    for (const d of declared.find((r) => `${r.type}::${r.name}` === k)?.dependsOn ?? []) {
+      if (!seen.has(d)) {
+        seen.add(d);
+        visit(d);
+      }
+    }
+  };
+  visit(key);
+  return seen;
 }
 
 /** Resolves a Pulumi output in tests. */

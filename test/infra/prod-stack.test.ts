@@ -6,7 +6,7 @@ let declared: Declared[];
 let program: Record<string, any>;
 
 beforeAll(async () => {
-  declared = installMocks(
+  declared = await installMocks(
     {
       "aws:region": "eu-west-1",
       "latchkey:customDomain": "auth.example.com",

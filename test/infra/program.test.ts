@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
-import { installMocks, valueOf, type Declared } from "./mocks.js";
+import { installMocks, transitiveDependencies, valueOf, type Declared } from "./mocks.js";
 
 let declared: Declared[];
 let program: Record<string, any>;
@@ -30,7 +30,7 @@ async function settle() {
 beforeAll(async () => {
   // The dev stack's own file, plus a few overrides this suite pins.
   const dev = parse(readFileSync(new URL("../../Pulumi.dev.yaml", import.meta.url), "utf8")).config as Record<string, unknown>;
-  declared = installMocks({
+  declared = await installMocks({
     ...dev,
     "latchkey:serviceClients": [{ name: "billing", scopes: ["invoices:read"], audiences: ["https://api.example.com"] }],
     "latchkey:throttleRate": "50",
@@ -69,9 +69,9 @@ describe("storage", () => {
   });
 });
 
-describe("router", () => {
-  const fn = (suffix: string) => byType("aws:lambda/function:Function").find((f) => f.inputs.name === `latchkey-dev-${suffix}`)!;
+const fn = (suffix: string) => byType("aws:lambda/function:Function").find((f) => f.inputs.name === `latchkey-dev-${suffix}`)!;
 
+describe("router", () => {
   it("builds one image with awsx and runs both functions from it", () => {
     const image = one("awsx:ecr:Image").inputs;
     expect(image.dockerfile).toMatch(/Dockerfile$/);
@@ -82,6 +82,13 @@ describe("router", () => {
       expect(f.inputs.architectures).toEqual(["arm64"]);
     }
     expect(fn("api").inputs.role).not.toBe(fn("rotation").inputs.role);
+  });
+
+  it("lets every deploy push the image: awsx reuses one tag per stack, so tags are mutable and the functions pin the digest", () => {
+    const repo = one("aws:ecr/repository:Repository").inputs;
+    expect(repo.name).toBe("latchkey-dev-router");
+    expect(repo.imageTagMutability).toBe("MUTABLE");
+    expect(one("awsx:ecr:Image").inputs.imageTag).toBeUndefined();
   });
 
   it("gives the functions the environment the config module expects, with the CloudFront issuer", () => {
@@ -131,8 +138,8 @@ describe("least-privilege IAM", () => {
     expect(s3Actions(rotation)).toContain("s3:PutObject");
     expect(api.flatMap((s) => list(s.Action))).not.toContain("kms:GenerateDataKey");
     expect(rotation.flatMap((s) => list(s.Action))).toContain("kms:GenerateDataKey");
-    // S3 access is scoped to the keys/ and secrets/ prefixes.
-    for (const s of [...api, ...rotation].filter((s) => list(s.Action).some((a) => a.startsWith("s3:")))) {
+    // Object access is scoped to the keys/ and secrets/ prefixes.
+    for (const s of [...api, ...rotation].filter((s) => list(s.Action).some((a) => a.startsWith("s3:") && a !== "s3:ListBucket"))) {
       expect(list(s.Resource).sort()).toEqual(["arn:aws:s3:::latchkey-dev-keys/keys/*", "arn:aws:s3:::latchkey-dev-keys/secrets/*"]);
     }
     // No table scans for the functions; the table ARN only.
@@ -140,6 +147,15 @@ describe("least-privilege IAM", () => {
       expect(list(s.Action)).not.toContain("dynamodb:Scan");
       expect(list(s.Resource)).toEqual([expect.stringMatching(/:table\/latchkey-dev-table$/)]);
     }
+  });
+
+  it("the rotation role can tell a missing object from a forbidden one (ensure-keys reads the pepper before creating it)", () => {
+    // Without s3:ListBucket, S3 answers GetObject on a missing key with 403, not 404.
+    const listing = (name: string) => policyOf(name).filter((s) => s.Effect === "Allow" && list(s.Action).includes("s3:ListBucket"));
+    const [rotationList] = listing("router-rotation-policy");
+    expect(list(rotationList!.Action)).toEqual(["s3:ListBucket"]);
+    expect(list(rotationList!.Resource)).toEqual(["arn:aws:s3:::latchkey-dev-keys"]);
+    expect(listing("router-api-policy")).toEqual([]);
   });
 
   it("only the rotation role may fill the declared clients' secrets", () => {
@@ -153,7 +169,8 @@ describe("least-privilege IAM", () => {
 describe("HTTP API and edge", () => {
   it("routes every design route and $default through a payload 2.0 proxy integration", () => {
     const integration = one("aws:apigatewayv2/integration:Integration", "latchkey-dev-router").inputs;
-    expect(integration).toMatchObject({ integrationType: "AWS_PROXY", payloadFormatVersion: "2.0" });
+    expect(integration).toMatchObject({ integrationType: "AWS_PROXY", payloadFormatVersion: "2.0", timeoutMilliseconds: 10_000 });
+    expect(integration.integrationUri).toContain(":function:latchkey-dev-api/invocations");
     const keys = byType("aws:apigatewayv2/route:Route").map((r) => r.inputs.routeKey);
     for (const k of ["POST /token", "POST /login", "POST /register", "POST /refresh", "POST /revoke", "POST /sign", "GET /validate", "GET /.well-known/jwks.json", "GET /.well-known/openid-configuration", "GET /openapi.json", "$default"]) {
       expect(keys).toContain(k);
@@ -203,13 +220,34 @@ describe("rotation and the deploy hook", () => {
     expect(schedulerPolicy.flatMap((st) => list(st.Resource))).toContain(s.target.arn);
   });
 
+  it("sends rotations that fail inside the function (async invocation) to the same dead-letter queue", () => {
+    const async = one("aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig").inputs;
+    expect(async.functionName).toBe("latchkey-dev-rotation");
+    expect(async.maximumRetryAttempts).toBe(2);
+    expect(async.destinationConfig.onFailure.destination).toMatch(/:latchkey-dev-rotation-dlq$/);
+    // Lambda sends the failure with the function's own role, which is checked when the config is saved.
+    const failures = statements(one("aws:iam/rolePolicy:RolePolicy", "rotation-failures-policy").inputs.policy);
+    expect(failures).toEqual([expect.objectContaining({ Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [async.destinationConfig.onFailure.destination] })]);
+    expect(one("aws:iam/rolePolicy:RolePolicy", "rotation-failures-policy").inputs.role).toBe(one("aws:iam/rolePolicy:RolePolicy", "router-rotation-policy").inputs.role);
+    expect(transitiveDependencies(declared, "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig::rotation-async")).toContain("aws:iam/rolePolicy:RolePolicy::rotation-failures-policy");
+  });
+
   it("runs ensure-keys on every deploy of a new image", () => {
     const hooks = byType("aws:lambda/invocation:Invocation");
     const ensure = hooks.find((h) => JSON.parse(h.inputs.input).action === "ensure-keys")!;
     expect(ensure.inputs.functionName).toBe("latchkey-dev-rotation");
     const input = JSON.parse(ensure.inputs.input);
     expect(input.imageDigest).toMatch(/@sha256:/);
+    expect(input.imageDigest).toBe(fn("rotation").inputs.imageUri);
     expect(ensure.inputs.triggers.image).toBe(input.imageDigest);
+  });
+
+  it("invokes ensure-keys only once the rotation function's permissions exist (a fresh stack's first call must not be denied)", () => {
+    const after = transitiveDependencies(declared, "aws:lambda/invocation:Invocation::rotation-ensure-keys");
+    expect(after).toContain("aws:lambda/function:Function::router-rotation");
+    expect(after).toContain("aws:iam/rolePolicy:RolePolicy::router-rotation-policy");
+    expect(after).toContain("aws:cloudwatch/logGroup:LogGroup::router-rotation-logs");
+    expect(transitiveDependencies(declared, "aws:lambda/function:Function::router-api")).toContain("aws:iam/rolePolicy:RolePolicy::router-api-policy");
   });
 
   it("creates declared service clients through the rotation function into Secrets Manager", () => {
