@@ -1,25 +1,44 @@
-# The one Lambda router image. Build stage: bundle the router with esbuild and install the
-# only runtime dependency that cannot be bundled (argon2, a native module; its npm package
-# ships prebuilt binaries for linux x64 and arm64, picked at load time for the image's
-# platform). Final stage: the AWS Lambda Node.js 22 base image with the bundle.
-# Built by infra/router.ts (awsx.ecr.Image) with --platform matching the function architecture.
+# syntax=docker/dockerfile:1
+# The one Lambda router image, built by infra/router.ts (awsx.ecr.Image) for the function
+# architecture (--platform linux/arm64 by default).
+#
+# build:         bundle the router with esbuild (`npm run build`, scripts/build.ts ->
+#                dist/lambda/index.mjs).
+# runtime-deps:  the only modules the bundle leaves external: argon2 (native) and what it
+#                requires at run time, at the lockfile's versions. argon2's package ships
+#                prebuilt binaries for linux x64 and arm64 (glibc), and loads the right one
+#                at run time, so nothing is compiled.
+# final:         the AWS Lambda Node.js 22 base image with the bundle and those modules.
+#
+# The first two stages run on the build machine's own platform: their output is JavaScript
+# and prebuilt binaries for every platform, so there is no need to emulate the target there.
 
-FROM public.ecr.aws/lambda/nodejs:22 AS build
+FROM --platform=$BUILDPLATFORM public.ecr.aws/lambda/nodejs:22 AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+# No install scripts: nothing here needs them (esbuild finds its binary without its
+# postinstall, and argon2 is not bundled).
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
+COPY scripts/build.ts ./scripts/
 COPY functions ./functions
 RUN npm run build
-# Production dependencies only: argon2 at the exact locked version, nothing else.
-RUN mkdir /deps && cd /deps \
- && echo '{"private":true,"type":"module"}' > package.json \
- && npm install --omit=dev --no-audit --no-fund --no-package-lock \
-      "argon2@$(node -p "require('/src/package-lock.json').packages['node_modules/argon2'].version")" \
- && node -e "require('argon2')"
+
+FROM --platform=$BUILDPLATFORM public.ecr.aws/lambda/nodejs:22 AS runtime-deps
+# EXTERNAL_MODULES in scripts/build.ts and what they require at run time; test/image runs
+# the bundle with exactly these modules beside it.
+ARG RUNTIME_MODULES="argon2 @phc/format node-gyp-build"
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+ && for m in $RUNTIME_MODULES; do \
+      mkdir -p "/deps/node_modules/$(dirname "$m")" && cp -R "node_modules/$m" "/deps/node_modules/$m"; \
+    done
 
 FROM public.ecr.aws/lambda/nodejs:22
 ENV NODE_ENV=production
-COPY --from=build /deps/node_modules ${LAMBDA_TASK_ROOT}/node_modules
+COPY --from=runtime-deps /deps/node_modules ${LAMBDA_TASK_ROOT}/node_modules
 COPY --from=build /src/dist/lambda/ ${LAMBDA_TASK_ROOT}/
+# Fail the build, not the first login, if argon2 has no binary for this architecture.
+RUN cd "${LAMBDA_TASK_ROOT}" && node -e "require('argon2').hash('image-check').then(() => console.log('argon2 loads on ' + process.arch))"
 CMD ["index.handler"]

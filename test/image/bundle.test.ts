@@ -1,19 +1,26 @@
 /**
- * The image contents without Docker: `npm run build` produces exactly what the Dockerfile
- * copies (dist/lambda/index.mjs), and a FRESH Node process that loads it answers an HTTP API
- * v2 event, a Scheduler rotation event and the deploy-hook event against the test backend.
+ * The image contents without Docker. `npm run build` produces exactly what the Dockerfile
+ * copies (dist/lambda/), and the Dockerfile adds only the runtime modules it names. This test
+ * lays those out as the image's task root (a fresh directory, no other node_modules above it),
+ * loads the bundle there in a FRESH Node process, and feeds it the deploy hook, HTTP API v2
+ * events and a Scheduler rotation against the test backend.
  */
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { promisify } from "node:util";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { provisionedEnv, skipIntegration, GOOD_PASSWORD } from "../support/issuer.js";
 import { ensureKeysEvent, httpApiEvent, schedulerRotateEvent } from "../support/events.js";
+import { EXTERNAL_MODULES, OUT_DIR } from "../../scripts/build.js";
 
 const run = promisify(execFile);
 const repo = resolve(import.meta.dirname, "../..");
-const bundle = resolve(repo, "dist/lambda/index.mjs");
+const dockerfile = readFileSync(resolve(repo, "Dockerfile"), "utf8");
+
+/** The modules the Dockerfile puts beside the bundle (its RUNTIME_MODULES build argument). */
+const runtimeModules = /^ARG RUNTIME_MODULES="([^"]*)"$/m.exec(dockerfile)?.[1]?.split(/\s+/).filter(Boolean) ?? [];
 
 /** Loads the bundle in a new process and feeds it events in order; prints each result. */
 const DRIVER = `
@@ -27,19 +34,60 @@ for (const e of events) {
 process.stdout.write(JSON.stringify(out));
 `;
 
+describe("the Dockerfile", () => {
+  it("builds on the Lambda Node.js 22 base and names the bundle's handler", () => {
+    const stages = [...dockerfile.matchAll(/^FROM (.+)$/gm)].map((m) => m[1]!);
+    expect(stages.at(-1)).toBe("public.ecr.aws/lambda/nodejs:22");
+    expect(JSON.parse(readFileSync(resolve(repo, "package.json"), "utf8")).scripts.build).toBe("tsx scripts/build.ts");
+    expect(dockerfile).toMatch(/^COPY scripts\/build\.ts \.\/scripts\/$/m);
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    expect(dockerfile).toMatch(/^COPY --from=build \/src\/dist\/lambda\/ \$\{LAMBDA_TASK_ROOT\}\/$/m);
+    expect(dockerfile).toMatch(/^CMD \["index\.handler"\]$/m);
+  });
+
+  it("installs production dependencies only, from the lockfile", () => {
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+    expect(dockerfile).toMatch(/^COPY --from=runtime-deps \/deps\/node_modules \$\{LAMBDA_TASK_ROOT\}\/node_modules$/m);
+  });
+
+  it("ships every module the build leaves external", () => {
+    expect(EXTERNAL_MODULES).toContain("argon2");
+    for (const e of EXTERNAL_MODULES) expect(runtimeModules).toContain(e);
+  });
+
+  it("lets into the build context every file it copies, and nothing else", () => {
+    const ignore = readFileSync(resolve(repo, ".dockerignore"), "utf8").split("\n").filter((l) => l && !l.startsWith("#"));
+    expect(ignore[0]).toBe("*");
+    const allowed = ignore.filter((l) => l.startsWith("!")).map((l) => l.slice(1).replace(/\/$/, ""));
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/)).map((p) => p.replace(/\/$/, ""));
+    expect(new Set(allowed)).toEqual(new Set(copied));
+  });
+});
+
 describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
   let env: Record<string, string>;
+  let taskRoot: string;
+
   beforeAll(async () => {
     await run("npm", ["run", "build", "--silent"], { cwd: repo });
+    // ${LAMBDA_TASK_ROOT} as the image has it: the build output plus the runtime modules.
+    taskRoot = mkdtempSync(join(tmpdir(), "latchkey-task-root-"));
+    cpSync(resolve(repo, OUT_DIR), taskRoot, { recursive: true });
+    for (const m of runtimeModules) {
+      mkdirSync(dirname(join(taskRoot, "node_modules", m)), { recursive: true });
+      cpSync(resolve(repo, "node_modules", m), join(taskRoot, "node_modules", m), { recursive: true });
+    }
     env = await provisionedEnv({ LATCHKEY_ISSUER: "https://issuer.example.com" });
   }, 120_000);
 
-  it("the Dockerfile copies the build output and names its handler", () => {
-    const dockerfile = readFileSync(resolve(repo, "Dockerfile"), "utf8");
-    expect(dockerfile).toMatch(/RUN npm run build/);
-    expect(dockerfile).toMatch(/COPY --from=build \/src\/dist\/lambda\/ \$\{LAMBDA_TASK_ROOT\}\//);
-    expect(dockerfile).toMatch(/CMD \["index\.handler"\]/);
-    expect(dockerfile).toMatch(/^FROM public\.ecr\.aws\/lambda\/nodejs:22$/m);
+  afterAll(() => {
+    if (taskRoot) rmSync(taskRoot, { recursive: true, force: true });
+  });
+
+  it("the build output is one ESM bundle (and its source map)", () => {
+    expect(readdirSync(resolve(repo, OUT_DIR)).sort()).toEqual(["index.mjs", "index.mjs.map"]);
+    // Nothing above the task root could lend the bundle a module the image would not have.
+    expect(existsSync(join(dirname(taskRoot), "node_modules"))).toBe(false);
   });
 
   it("answers the deploy hook, HTTP API v2 events and a scheduled rotation in a fresh process", async () => {
@@ -54,9 +102,10 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
       httpApiEvent("GET", "/.well-known/jwks.json"),
       { unexpected: true },
     ];
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", DRIVER, bundle, JSON.stringify(events)], {
-      cwd: repo,
-      env: { ...process.env, ...env, LATCHKEY_LOG_LEVEL: "silent" },
+    const { NODE_PATH: _ignored, ...parentEnv } = process.env;
+    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", DRIVER, join(taskRoot, "index.mjs"), JSON.stringify(events)], {
+      cwd: taskRoot,
+      env: { ...parentEnv, ...env, NODE_ENV: "production", LATCHKEY_LOG_LEVEL: "silent" },
       timeout: 60_000,
     });
     const [ensure1, ensure2, discovery, register, login, scheduled, forced, jwks, junk] = JSON.parse(stdout) as any[];
@@ -65,7 +114,7 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
     expect(discovery.ok.statusCode).toBe(200);
     expect(JSON.parse(discovery.ok.body).issuer).toBe("https://issuer.example.com");
     expect(register.ok.statusCode).toBe(201);
-    expect(login.ok.statusCode).toBe(200); // argon2 (the one external module) loads from the image's node_modules
+    expect(login.ok.statusCode).toBe(200); // argon2 (the one external module) loads from the task root's node_modules
     expect(JSON.parse(login.ok.body).access_token).toMatch(/^eyJ/);
     expect(scheduled.ok).toMatchObject({ ok: false, action: "rotate", changed: false });
     expect(forced.ok).toMatchObject({ ok: true, action: "rotate", changed: true });

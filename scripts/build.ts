@@ -1,0 +1,47 @@
+/**
+ * `npm run build`: bundles the router (functions/lambda.ts) into dist/lambda/, exactly what
+ * the Dockerfile copies into the Lambda image's task root: `index.mjs` (handler
+ * `index.handler`) and its source map. The output directory is emptied first, so nothing
+ * stale ships.
+ *
+ * @example
+ *   npm run build   # -> dist/lambda/index.mjs, dist/lambda/index.mjs.map
+ */
+import { rmSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { build } from "esbuild";
+
+/**
+ * Left out of the bundle and installed beside it in the image (the Dockerfile's
+ * RUNTIME_MODULES, which adds what these require at run time). argon2 is a native module.
+ */
+export const EXTERNAL_MODULES = ["argon2"];
+
+/** Relative to the repository root. */
+export const OUT_DIR = "dist/lambda";
+
+export async function buildRouter(root = process.cwd()): Promise<void> {
+  const outdir = resolve(root, OUT_DIR);
+  rmSync(outdir, { recursive: true, force: true });
+  await build({
+    absWorkingDir: root,
+    entryPoints: ["functions/lambda.ts"],
+    outfile: `${OUT_DIR}/index.mjs`,
+    bundle: true,
+    platform: "node",
+    target: "node22", // the Lambda base image's runtime
+    format: "esm",
+    // The AWS SDK and the rest are bundled at their locked versions; CommonJS dependencies
+    // inside an ES module still need `require`.
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    external: EXTERNAL_MODULES,
+    sourcemap: true, // the functions run with NODE_OPTIONS=--enable-source-maps
+    legalComments: "none",
+    logLevel: "warning",
+  });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  await buildRouter();
+}
