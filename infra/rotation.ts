@@ -1,10 +1,10 @@
 /**
- * Rotation: an EventBridge Scheduler schedule (default every 30 days) invokes the rotation
- * function with `{"action":"rotate"}`, retrying and dead-lettering failures. Scheduler invokes
- * Lambda asynchronously, so its retry policy and DLQ only cover delivery; a rotation that
- * throws is retried by Lambda and then sent to the same queue. And the deploy
- * hook: an `aws.lambda.Invocation` of "ensure-keys" whose input carries the image URI (with
- * its digest), so every deploy of a new image re-checks the keyring. Both are idempotent.
+ * Rotation, two triggers of the rotation function, both idempotent:
+ * - an EventBridge Scheduler schedule (default every 30 days) sends `{"action":"rotate"}`.
+ *   Scheduler invokes Lambda asynchronously, so its retry policy and dead-letter queue cover
+ *   delivery only; a rotation that throws is retried by Lambda, then sent to the same queue.
+ * - the deploy hook: an `aws.lambda.Invocation` of "ensure-keys" whose input carries the image
+ *   digest, so every deploy of a new image re-checks the keyring.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -75,7 +75,12 @@ export class Rotation extends pulumi.ComponentResource {
 
     this.ensureKeys = new aws.lambda.Invocation(`${name}-ensure-keys`, {
       functionName: rotationFunction.name,
-      input: pulumi.jsonStringify({ action: "ensure-keys", imageDigest: args.imageUri }),
+      input: pulumi.jsonStringify({
+        action: "ensure-keys",
+        // awsx gives `<repository>@sha256:<digest>`: the digest names this exact build.
+        imageDigest: pulumi.output(args.imageUri).apply((uri) => uri.split("@")[1] ?? uri),
+        imageUri: args.imageUri,
+      }),
       triggers: { image: args.imageUri },
     }, parent);
 

@@ -237,9 +237,11 @@ describe("rotation and the deploy hook", () => {
     const ensure = hooks.find((h) => JSON.parse(h.inputs.input).action === "ensure-keys")!;
     expect(ensure.inputs.functionName).toBe("latchkey-dev-rotation");
     const input = JSON.parse(ensure.inputs.input);
-    expect(input.imageDigest).toMatch(/@sha256:/);
-    expect(input.imageDigest).toBe(fn("rotation").inputs.imageUri);
-    expect(ensure.inputs.triggers.image).toBe(input.imageDigest);
+    expect(input.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(input.imageUri).toBe(fn("rotation").inputs.imageUri);
+    expect(fn("rotation").inputs.imageUri.endsWith(`@${input.imageDigest}`)).toBe(true);
+    // A new image changes the input and the trigger, so Pulumi replaces (re-runs) the invocation.
+    expect(ensure.inputs.triggers.image).toBe(input.imageUri);
   });
 
   it("invokes ensure-keys only once the rotation function's permissions exist (a fresh stack's first call must not be denied)", () => {
