@@ -1,0 +1,119 @@
+/**
+ * Stack configuration: Pulumi.yaml declares every key with its type and default, infra/config.ts
+ * agrees with those defaults, the dev stack and the README only use declared keys, and the
+ * environment the functions receive is read back by the router's own config module (a typo'd
+ * variable name would otherwise fall back to a default without a word).
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+import { installMocks } from "./mocks.js";
+import { readConfig, routerEnvironment, type StackConfig } from "../../infra/config.js";
+import { loadConfig } from "../../functions/config.js";
+
+const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
+interface Declaration { type?: string; default?: unknown; value?: unknown; items?: { type: string } }
+const declared = parse(read("Pulumi.yaml")).config as Record<string, Declaration>;
+const projectKeys = Object.keys(declared).filter((k) => k.startsWith("latchkey:"));
+
+function withConfig(config: Record<string, unknown>): StackConfig {
+  pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])));
+  return readConfig();
+}
+
+const matchesType = (d: Declaration, v: unknown): boolean => {
+  switch (d.type) {
+    case "integer": return Number.isInteger(v);
+    case "boolean": return typeof v === "boolean";
+    case "string": return typeof v === "string";
+    case "array": return Array.isArray(v) && v.every((x) => typeof x === d.items?.type);
+    default: return true;
+  }
+};
+
+beforeAll(async () => {
+  await installMocks({}, "config-test");
+});
+
+describe("Pulumi.yaml", () => {
+  it("types every project key and gives it a default of that type (serviceClients: an untyped list)", () => {
+    for (const key of projectKeys) {
+      const d = declared[key]!;
+      if (key === "latchkey:serviceClients") {
+        expect(d.value).toEqual([]);
+        continue;
+      }
+      expect(d.default, key).toBeDefined();
+      expect(matchesType(d, d.default), `${key} default is a ${d.type}`).toBe(true);
+    }
+  });
+
+  it("and infra/config.ts fall back to the same defaults", () => {
+    const cfg = withConfig({}) as unknown as Record<string, unknown>;
+    for (const key of projectKeys) {
+      const field = key.slice("latchkey:".length);
+      const fallback = field === "serviceClients" ? declared[key]!.value : declared[key]!.default;
+      expect(cfg[field] ?? "", key).toEqual(fallback);
+    }
+    expect(cfg.prefix).toBe("latchkey-config-test");
+  });
+
+  it("refuses a custom domain without its certificate, and an unknown architecture", () => {
+    expect(() => withConfig({ "latchkey:customDomain": "auth.example.com" })).toThrow(/certificateArn/);
+    expect(() => withConfig({ "latchkey:architecture": "riscv64" })).toThrow(/arm64 or x86_64/);
+    expect(() => withConfig({ "latchkey:serviceClients": [{ name: "no spaces allowed" }] })).toThrow(/invalid name/);
+  });
+});
+
+describe("stacks and the deploy guide use declared keys only", () => {
+  it("Pulumi.dev.yaml", () => {
+    const dev = parse(read("Pulumi.dev.yaml")).config as Record<string, unknown>;
+    for (const [key, value] of Object.entries(dev).filter(([k]) => k.startsWith("latchkey:"))) {
+      expect(projectKeys, key).toContain(key);
+      expect(matchesType(declared[key]!, value), `${key} is a ${declared[key]!.type}`).toBe(true);
+    }
+  });
+
+  it("infra/README.md", () => {
+    const used = [...read("infra/README.md").matchAll(/pulumi config set (?:--path ')?(latchkey:[A-Za-z]+)/g)].map((m) => m[1]!);
+    expect(used.length).toBeGreaterThan(3);
+    for (const key of used) expect(projectKeys, key).toContain(key);
+  });
+});
+
+describe("the functions' environment", () => {
+  it("is read back by functions/config.ts with every stack value intact", () => {
+    const cfg = withConfig({
+      "latchkey:accessTokenTtl": "600",
+      "latchkey:maxAccessTokenTtl": "7200",
+      "latchkey:refreshFamilyTtl": "86400",
+      "latchkey:refreshMaxUses": "7",
+      "latchkey:keySize": "3072",
+      "latchkey:registrationEnabled": "false",
+      "latchkey:passwordMinLength": "20",
+      "latchkey:userAudiences": ["https://api.example.com", "https://admin.example.com"],
+      "latchkey:userScopes": ["openid", "orders:read"],
+      "latchkey:logLevel": "warn",
+    });
+    const env = {
+      ...routerEnvironment(cfg),
+      LATCHKEY_ISSUER: "https://auth.example.com",
+      LATCHKEY_TABLE: "latchkey-prod-table",
+      LATCHKEY_KEY_BUCKET: "latchkey-prod-keys",
+    };
+    expect(env).not.toHaveProperty("AWS_REGION"); // reserved: Lambda sets it
+    expect(loadConfig(env)).toMatchObject({
+      accessTokenTtlSeconds: 600,
+      maxAccessTokenTtlSeconds: 7200,
+      refreshFamilyTtlSeconds: 86400,
+      refreshMaxUses: 7,
+      keySize: 3072,
+      registrationEnabled: false,
+      password: { minLength: 20 },
+      userAudiences: ["https://api.example.com", "https://admin.example.com"],
+      userScopes: ["openid", "orders:read"],
+      logLevel: "warn",
+    });
+  });
+});
