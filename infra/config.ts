@@ -50,6 +50,9 @@ export function readConfig(): StackConfig {
   if (customDomain && !certificateArn) {
     throw new Error("latchkey:customDomain needs latchkey:certificateArn (an ACM certificate in us-east-1 for CloudFront)");
   }
+  const maxAccessTokenTtl = c.getNumber("maxAccessTokenTtl") ?? 3600;
+  const rotationRate = c.get("rotationRate") ?? "rate(30 days)";
+  checkRotationRate(rotationRate, maxAccessTokenTtl);
   const serviceClients = c.getObject<ServiceClientConfig[]>("serviceClients") ?? [];
   for (const sc of serviceClients) {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(sc.name ?? "")) throw new Error(`latchkey:serviceClients: invalid name ${JSON.stringify(sc.name)}`);
@@ -60,11 +63,11 @@ export function readConfig(): StackConfig {
     customDomain,
     certificateArn,
     accessTokenTtl: c.getNumber("accessTokenTtl") ?? 900,
-    maxAccessTokenTtl: c.getNumber("maxAccessTokenTtl") ?? 3600,
+    maxAccessTokenTtl,
     refreshFamilyTtl: c.getNumber("refreshFamilyTtl") ?? 30 * 24 * 3600,
     refreshMaxUses: c.getNumber("refreshMaxUses") ?? 1000,
     keySize: c.getNumber("keySize") ?? 2048,
-    rotationRate: c.get("rotationRate") ?? "rate(30 days)",
+    rotationRate,
     registrationEnabled: c.getBoolean("registrationEnabled") ?? true,
     passwordMinLength: c.getNumber("passwordMinLength") ?? 15,
     userAudiences: c.getObject<string[]>("userAudiences") ?? ["latchkey"],
@@ -80,6 +83,26 @@ export function readConfig(): StackConfig {
     serviceClients,
     exampleProtectedRoute: c.getBoolean("exampleProtectedRoute") ?? false,
   };
+}
+
+/**
+ * The keyring refuses a rotation that would sign with a key verifiers have not had time to
+ * fetch, or retire one that still verifies unexpired tokens: consecutive rotations must be at
+ * least the longest token lifetime plus how long verifiers may cache the JWKS apart (API
+ * Gateway JWT authorizers: up to 2 h, plus twice the edge max-age; the functions' defaults).
+ * A shorter `rate(...)` would have every scheduled rotation refused, so it is a config error.
+ */
+export function checkRotationRate(expression: string, maxAccessTokenTtl: number): void {
+  const rate = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(expression);
+  if (!rate) return; // cron(...) and at(...) expressions are taken as given
+  const seconds = Number(rate[1]) * { minute: 60, hour: 3600, day: 86400 }[rate[2] as "minute" | "hour" | "day"];
+  const minimum = maxAccessTokenTtl + 7200 + 2 * 300;
+  if (seconds < minimum) {
+    throw new Error(
+      `latchkey:rotationRate ${expression} is shorter than the ${minimum}s verifiers need between rotations ` +
+        "(longest token lifetime + JWKS caching); every scheduled rotation would be refused",
+    );
+  }
 }
 
 /** The router's environment (names are the contract in functions/config.ts). */

@@ -42,6 +42,8 @@ export class Storage extends pulumi.ComponentResource {
       deletionWindowInDays: args.protect ? 30 : 7,
     }, parent);
 
+    new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${args.prefix}-keys`, targetKeyId: this.key.keyId }, parent);
+
     this.bucket = new aws.s3.Bucket(`${name}-keys`, { bucket: `${args.prefix}-keys`, forceDestroy: !args.protect }, parent);
     const bucketId = this.bucket.id;
     new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-keys-sse`, {

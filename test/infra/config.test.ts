@@ -64,6 +64,14 @@ describe("Pulumi.yaml", () => {
     expect(() => withConfig({ "latchkey:architecture": "riscv64" })).toThrow(/arm64 or x86_64/);
     expect(() => withConfig({ "latchkey:serviceClients": [{ name: "no spaces allowed" }] })).toThrow(/invalid name/);
   });
+
+  it("refuses a rotation rate the keyring would refuse every time (shorter than token lifetime + JWKS caching)", () => {
+    expect(() => withConfig({ "latchkey:rotationRate": "rate(1 hour)" })).toThrow(/rotationRate rate\(1 hour\) is shorter than the 11400s/);
+    expect(() => withConfig({ "latchkey:rotationRate": "rate(3 hours)" })).toThrow(/refused/);
+    expect(withConfig({ "latchkey:rotationRate": "rate(4 hours)" }).rotationRate).toBe("rate(4 hours)");
+    expect(() => withConfig({ "latchkey:rotationRate": "rate(1 day)", "latchkey:maxAccessTokenTtl": "86400" })).toThrow(/94200s/);
+    expect(withConfig({ "latchkey:rotationRate": "cron(0 3 1 * ? *)" }).rotationRate).toBe("cron(0 3 1 * ? *)");
+  });
 });
 
 describe("stacks and the deploy guide use declared keys only", () => {

@@ -53,6 +53,7 @@ describe("storage", () => {
 
   it("keeps keys in a versioned, private, SSE-KMS, TLS-only bucket with its own rotating KMS key", () => {
     expect(one("aws:kms/key:Key").inputs.enableKeyRotation).toBe(true);
+    expect(one("aws:kms/alias:Alias").inputs.name).toBe("alias/latchkey-dev-keys");
     const sse = one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules[0];
     expect(sse.applyServerSideEncryptionByDefault.sseAlgorithm).toBe("aws:kms");
     expect(sse.applyServerSideEncryptionByDefault.kmsMasterKeyId).toMatch(/^arn:aws:kms:/);
