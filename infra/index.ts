@@ -4,7 +4,7 @@
  *   Storage (DynamoDB table, KMS-encrypted key bucket)
  *   HttpApi ──> Edge (CloudFront: the issuer URL; /.well-known/* cached)
  *   Router (one image, two functions: api, rotation) ──> HttpApi routes
- *   Rotation (EventBridge Scheduler + deploy-time ensure-keys)
+ *   Rotation (EventBridge Scheduler, failures to a DLQ; deploy-time ensure-keys)
  *   ServiceClients (declared clients, credentials to Secrets Manager)
  *   ExampleProtectedApi (dev: a JWT-authorized route proving the loop)
  *

@@ -13,6 +13,8 @@ export interface Declared {
   id: string;
   /** The resources this one waits for, as `type::name` (direct dependencies only). */
   dependsOn: string[];
+  /** The `retainOnDelete` resource option: `pulumi destroy` leaves the cloud resource in place. */
+  retainOnDelete: boolean;
 }
 
 export async function installMocks(config: Record<string, unknown>, stack = "dev"): Promise<Declared[]> {
@@ -22,7 +24,7 @@ export async function installMocks(config: Record<string, unknown>, stack = "dev
   pulumi.runtime.setAllConfig(
     Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
   );
-  const pendingDependencies = new Map<string, string[]>();
+  const registration = new Map<string, { dependsOn: string[]; retainOnDelete: boolean }>();
   await pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -69,7 +71,8 @@ export async function installMocks(config: Record<string, unknown>, stack = "dev
             state.arn = `arn:aws:logs:${region}:${account}:log-group:${name}`;
             break;
         }
-        declared.push({ type: args.type, name: args.name, inputs: args.inputs, id, dependsOn: pendingDependencies.get(`${args.type}::${args.name}`) ?? [] });
+        const { dependsOn = [], retainOnDelete = false } = registration.get(`${args.type}::${args.name}`) ?? {};
+        declared.push({ type: args.type, name: args.name, inputs: args.inputs, id, dependsOn, retainOnDelete });
         return { id, state };
       },
       call(args: pulumi.runtime.MockCallArgs) {
@@ -83,7 +86,7 @@ export async function installMocks(config: Record<string, unknown>, stack = "dev
     stack,
     false,
   );
-  // The mock monitor does not pass dependencies to newResource; read them off the request.
+  // The mock monitor passes neither dependencies nor options to newResource; read them off the request.
   const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: any, cb: unknown): unknown };
   const register = monitor.registerResource.bind(monitor);
   monitor.registerResource = (req: any, cb: unknown) => {
@@ -92,7 +95,7 @@ export async function installMocks(config: Record<string, unknown>, stack = "dev
       const [, , qualifiedType, name] = urn.split("::");
       return `${qualifiedType!.split("$").pop()}::${name}`;
     });
-    pendingDependencies.set(`${req.getType()}::${req.getName()}`, names);
+    registration.set(`${req.getType()}::${req.getName()}`, { dependsOn: names, retainOnDelete: Boolean(req.getRetainondelete()) });
     return register(req, cb);
   };
   return declared;

@@ -42,6 +42,13 @@ describe("prod stack", () => {
     expect(declared.find((r) => r.type === "aws:s3/bucket:Bucket")!.inputs).toMatchObject({ bucket: "latchkey-prod-keys", forceDestroy: false });
   });
 
+  it("keeps users, clients and signing keys through a pulumi destroy", () => {
+    for (const type of ["aws:dynamodb/table:Table", "aws:s3/bucket:Bucket", "aws:kms/key:Key"]) {
+      expect(declared.find((r) => r.type === type)!.retainOnDelete, type).toBe(true);
+    }
+    expect(declared.find((r) => r.type === "aws:kms/key:Key")!.inputs.deletionWindowInDays).toBe(30);
+  });
+
   it("uses the configured architecture and rotation rate, and deploys no example route or clients", () => {
     expect(declared.find((r) => r.type === "awsx:ecr:Image")!.inputs.platform).toBe("linux/amd64");
     expect(declared.find((r) => r.type === "aws:scheduler/schedule:Schedule")!.inputs.scheduleExpression).toBe("rate(14 days)");

@@ -49,6 +49,7 @@ describe("storage", () => {
     expect(t).toMatchObject({ name: "latchkey-dev-table", billingMode: "PAY_PER_REQUEST", hashKey: "pk", rangeKey: "sk", ttl: { attributeName: "ttl", enabled: true } });
     expect(t.pointInTimeRecovery).toEqual({ enabled: false });
     expect(t.deletionProtectionEnabled).toBe(false);
+    expect(one("aws:dynamodb/table:Table").retainOnDelete).toBe(false); // dev stacks clean up after themselves
   });
 
   it("keeps keys in a versioned, private, SSE-KMS, TLS-only bucket with its own rotating KMS key", () => {
