@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # The one Lambda router image, built by infra/router.ts (awsx.ecr.Image) for the function
 # architecture (--platform linux/arm64 by default).
 #

@@ -23,6 +23,25 @@ export interface RouterArgs {
   context: string;
 }
 
+/**
+ * Lambda runs a single-platform image manifest, not an image index. Docker buildx (which
+ * awsx.ecr.Image drives, with no option to change this) attaches a provenance attestation by
+ * default whenever the builder supports attestations (Docker Desktop's containerd store, a
+ * docker-container builder), and that turns the pushed image into an index Lambda rejects
+ * ("The image manifest, config or layer media type ... is not supported") after the whole
+ * build. The build runs in the Docker provider, which inherits the environment of
+ * `pulumi up`, so the switch has to be set there; this check makes a missing one fail at once.
+ */
+export function checkImageBuildEnvironment(env: Record<string, string | undefined>): void {
+  const value = (env.BUILDX_NO_DEFAULT_ATTESTATIONS ?? "").toLowerCase();
+  if (value !== "1" && value !== "true") {
+    throw new Error(
+      "set BUILDX_NO_DEFAULT_ATTESTATIONS=1 in the environment of `pulumi up` (export it, or prefix the command): " +
+        "without it Docker attaches a provenance attestation and pushes an image index, which Lambda cannot run",
+    );
+  }
+}
+
 export class Router extends pulumi.ComponentResource {
   readonly imageUri: pulumi.Output<string>;
   readonly api: aws.lambda.Function;
@@ -50,6 +69,7 @@ export class Router extends pulumi.ComponentResource {
         rules: [{ rulePriority: 1, description: "keep the last 20 images", selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 20 }, action: { type: "expire" } }],
       }),
     }, parent);
+    checkImageBuildEnvironment(process.env);
     const image = new awsx.ecr.Image(`${name}-image`, {
       repositoryUrl: repository.repositoryUrl,
       context: args.context,

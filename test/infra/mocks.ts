@@ -19,6 +19,8 @@ export interface Declared {
 
 export async function installMocks(config: Record<string, unknown>, stack = "dev"): Promise<Declared[]> {
   const declared: Declared[] = [];
+  // What `pulumi up` needs in its environment for a Lambda-compatible image (infra/router.ts).
+  process.env.BUILDX_NO_DEFAULT_ATTESTATIONS = "1";
   const region = "eu-west-1";
   const account = "123456789012";
   pulumi.runtime.setAllConfig(

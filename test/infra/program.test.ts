@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { installMocks, transitiveDependencies, valueOf, type Declared } from "./mocks.js";
+import { checkImageBuildEnvironment } from "../../infra/router.js";
 
 let declared: Declared[];
 let program: Record<string, any>;
@@ -84,6 +85,13 @@ describe("router", () => {
       expect(f.inputs.architectures).toEqual(["arm64"]);
     }
     expect(fn("api").inputs.role).not.toBe(fn("rotation").inputs.role);
+  });
+
+  it("refuses to build an image Lambda cannot run: buildx's default provenance attestation makes an image index", () => {
+    expect(() => checkImageBuildEnvironment({})).toThrow(/BUILDX_NO_DEFAULT_ATTESTATIONS=1/);
+    expect(() => checkImageBuildEnvironment({ BUILDX_NO_DEFAULT_ATTESTATIONS: "0" })).toThrow(/image index/);
+    expect(() => checkImageBuildEnvironment({ BUILDX_NO_DEFAULT_ATTESTATIONS: "1" })).not.toThrow();
+    expect(() => checkImageBuildEnvironment({ BUILDX_NO_DEFAULT_ATTESTATIONS: "true" })).not.toThrow();
   });
 
   it("lets every deploy push the image: awsx reuses one tag per stack, so tags are mutable and the functions pin the digest", () => {
