@@ -4,7 +4,7 @@
  *   Scheduler invokes Lambda asynchronously, so its retry policy and dead-letter queue cover
  *   delivery only; a rotation that throws is retried by Lambda, then sent to the same queue.
  * - the deploy hook: an `aws.lambda.Invocation` of "ensure-keys" whose input carries the image
- *   digest, so every deploy of a new image re-checks the keyring.
+ *   digest, so every deploy of a new image (or any change to the function) re-checks the keyring.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -81,7 +81,9 @@ export class Rotation extends pulumi.ComponentResource {
         imageDigest: pulumi.output(args.imageUri).apply((uri) => uri.split("@")[1] ?? uri),
         imageUri: args.imageUri,
       }),
-      triggers: { image: args.imageUri },
+      // Re-run for a new image, and for any other change to the function (its table, bucket,
+      // key or key size in the environment): Lambda bumps lastModified on every update.
+      triggers: { image: args.imageUri, functionLastModified: rotationFunction.lastModified },
     }, parent);
 
     this.registerOutputs({ scheduleName: this.schedule.name });

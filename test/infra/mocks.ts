@@ -49,6 +49,7 @@ export async function installMocks(config: Record<string, unknown>, stack = "dev
           case "aws:lambda/function:Function":
             state.arn = `arn:aws:lambda:${region}:${account}:function:${name}`;
             state.invokeArn = `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${state.arn}/invocations`;
+            state.lastModified = "2026-11-24T01:02:03.000+0000";
             break;
           case "aws:apigatewayv2/api:Api":
             state.apiEndpoint = `https://${id}.execute-api.${region}.amazonaws.com`;

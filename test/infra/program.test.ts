@@ -250,8 +250,9 @@ describe("rotation and the deploy hook", () => {
     expect(input.imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(input.imageUri).toBe(fn("rotation").inputs.imageUri);
     expect(fn("rotation").inputs.imageUri.endsWith(`@${input.imageDigest}`)).toBe(true);
-    // A new image changes the input and the trigger, so Pulumi replaces (re-runs) the invocation.
-    expect(ensure.inputs.triggers.image).toBe(input.imageUri);
+    // A new image changes the input and the triggers, so Pulumi replaces (re-runs) the
+    // invocation; so does any other update of the function (its environment names the storage).
+    expect(ensure.inputs.triggers).toEqual({ image: input.imageUri, functionLastModified: "2026-11-24T01:02:03.000+0000" });
   });
 
   it("invokes ensure-keys only once the rotation function's permissions exist (a fresh stack's first call must not be denied)", () => {
