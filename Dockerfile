@@ -1,7 +1,7 @@
 # The one Lambda router image, built by infra/router.ts (awsx.ecr.Image) for the function
 # architecture (--platform linux/arm64 by default).
 #
-# build:         bundle the router with esbuild (`npm run build`, scripts/build.ts ->
+# build:         bundle the router with esbuild (`npm run build`, infra/build.ts ->
 #                dist/lambda/index.mjs).
 # runtime-deps:  the only modules the bundle leaves external: argon2 (native) and what it
 #                requires at run time, at the lockfile's versions. argon2's package ships
@@ -19,12 +19,12 @@ COPY package.json package-lock.json ./
 # postinstall, and argon2 is not bundled).
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
-COPY scripts/build.ts ./scripts/
+COPY infra/build.ts ./infra/
 COPY functions ./functions
 RUN npm run build
 
 FROM --platform=$BUILDPLATFORM public.ecr.aws/lambda/nodejs:22 AS runtime-deps
-# EXTERNAL_MODULES in scripts/build.ts and what they require at run time; test/image runs
+# EXTERNAL_MODULES in infra/build.ts and what they require at run time; test/image runs
 # the bundle with exactly these modules beside it.
 ARG RUNTIME_MODULES="argon2 @phc/format node-gyp-build"
 WORKDIR /src

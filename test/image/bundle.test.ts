@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { provisionedEnv, skipIntegration, GOOD_PASSWORD } from "../support/issuer.js";
 import { ensureKeysEvent, httpApiEvent, schedulerRotateEvent } from "../support/events.js";
-import { EXTERNAL_MODULES, OUT_DIR } from "../../scripts/build.js";
+import { EXTERNAL_MODULES, OUT_DIR } from "../../infra/build.js";
 
 const run = promisify(execFile);
 const repo = resolve(import.meta.dirname, "../..");
@@ -38,8 +38,8 @@ describe("the Dockerfile", () => {
   it("builds on the Lambda Node.js 22 base and names the bundle's handler", () => {
     const stages = [...dockerfile.matchAll(/^FROM (.+)$/gm)].map((m) => m[1]!);
     expect(stages.at(-1)).toBe("public.ecr.aws/lambda/nodejs:22");
-    expect(JSON.parse(readFileSync(resolve(repo, "package.json"), "utf8")).scripts.build).toBe("tsx scripts/build.ts");
-    expect(dockerfile).toMatch(/^COPY scripts\/build\.ts \.\/scripts\/$/m);
+    expect(JSON.parse(readFileSync(resolve(repo, "package.json"), "utf8")).scripts.build).toBe("tsx infra/build.ts");
+    expect(dockerfile).toMatch(/^COPY infra\/build\.ts \.\/infra\/$/m);
     expect(dockerfile).toMatch(/^RUN npm run build$/m);
     expect(dockerfile).toMatch(/^COPY --from=build \/src\/dist\/lambda\/ \$\{LAMBDA_TASK_ROOT\}\/$/m);
     expect(dockerfile).toMatch(/^CMD \["index\.handler"\]$/m);
