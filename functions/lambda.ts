@@ -60,8 +60,8 @@ export async function handler(event: unknown, context?: { awsRequestId?: string 
     case "http":
       return httpHandler(event as Parameters<typeof httpHandler>[0], context as never);
     case "ensure-keys": {
-      const result = await issuer.keys.ensureKeys();
-      await issuer.clients.digester.ensurePepper();
+      const result = await ridingOutIamPropagation(() => issuer.keys.ensureKeys());
+      await ridingOutIamPropagation(() => issuer.clients.digester.ensurePepper());
       log.info("ensure-keys", { ...result });
       return { ok: true, action: "ensure-keys", ...result };
     }
@@ -88,5 +88,23 @@ export async function handler(event: unknown, context?: { awsRequestId?: string 
     default:
       log.error("unrecognised event", { keys: Object.keys((event ?? {}) as object).slice(0, 10) });
       throw new Error("latchkey: unrecognised event shape");
+  }
+}
+
+/**
+ * On a brand-new stack the deploy hook can run seconds after its role policy was created,
+ * before IAM has propagated it; AccessDenied then is transient. Retry it for up to ~30 s.
+ */
+async function ridingOutIamPropagation<T>(work: () => Promise<T>, delaysMs = [1000, 2000, 4000, 8000, 15000]): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await work();
+    } catch (err) {
+      const name = (err as { name?: string }).name ?? "";
+      const delay = delaysMs[attempt];
+      if (!/^AccessDenied/.test(name) || delay === undefined) throw err;
+      log.warn("access denied during deploy hook; waiting for IAM propagation", { attempt: attempt + 1, delayMs: delay });
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 }
