@@ -95,7 +95,7 @@ export async function handler(event: unknown, context?: { awsRequestId?: string 
  * On a brand-new stack the deploy hook can run seconds after its role policy was created,
  * before IAM has propagated it; AccessDenied then is transient. Retry it for up to ~30 s.
  */
-async function ridingOutIamPropagation<T>(work: () => Promise<T>, delaysMs = [1000, 2000, 4000, 8000, 15000]): Promise<T> {
+export async function ridingOutIamPropagation<T>(work: () => Promise<T>, delaysMs = [1000, 2000, 4000, 8000, 15000]): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await work();

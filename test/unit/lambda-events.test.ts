@@ -1,6 +1,6 @@
 /** The Lambda entry tells events apart by shape (realistic samples of each). */
 import { describe, expect, it } from "vitest";
-import { classifyEvent } from "../../functions/lambda.js";
+import { classifyEvent, ridingOutIamPropagation } from "../../functions/lambda.js";
 import { ensureKeysEvent, httpApiEvent, scheduledEvent, schedulerRotateEvent } from "../support/events.js";
 
 describe("classifyEvent", () => {
@@ -23,5 +23,28 @@ describe("classifyEvent", () => {
     for (const e of [null, undefined, 42, "rotate", [], {}, { action: "drop-table" }, { version: "1.0", requestContext: { http: {} } }, { ...scheduledEvent, source: "custom.app" }, { version: "2.0", requestContext: {} }]) {
       expect(classifyEvent(e), JSON.stringify(e)).toBe("unknown");
     }
+  });
+});
+
+describe("ridingOutIamPropagation", () => {
+  const denied = () => Object.assign(new Error("not authorized"), { name: "AccessDenied" });
+
+  it("retries AccessDenied until the work succeeds", async () => {
+    let calls = 0;
+    const result = await ridingOutIamPropagation(async () => {
+      if (++calls < 3) throw denied();
+      return "done";
+    }, [1, 1, 1]);
+    expect(result).toBe("done");
+    expect(calls).toBe(3);
+  });
+
+  it("gives up after the last delay, and never retries other errors", async () => {
+    let calls = 0;
+    await expect(ridingOutIamPropagation(async () => { calls++; throw denied(); }, [1, 1])).rejects.toThrow("not authorized");
+    expect(calls).toBe(3);
+    calls = 0;
+    await expect(ridingOutIamPropagation(async () => { calls++; throw new Error("boom"); }, [1, 1])).rejects.toThrow("boom");
+    expect(calls).toBe(1);
   });
 });
