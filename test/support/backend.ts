@@ -80,10 +80,14 @@ export async function startMoto(): Promise<Backend> {
   };
 }
 
+/** Images since March 2026 need an auth token; 4.14.0 is the last that runs without one. */
+export function localstackImage(env: Record<string, string | undefined> = process.env): string {
+  return env.LATCHKEY_LOCALSTACK_IMAGE ?? (env.LOCALSTACK_AUTH_TOKEN ? "localstack/localstack:latest" : "localstack/localstack:4.14.0");
+}
+
 async function startLocalstack(): Promise<Backend> {
   const token = process.env.LOCALSTACK_AUTH_TOKEN;
-  // Images since March 2026 need an auth token; 4.14.0 is the last that runs without one.
-  const image = process.env.LATCHKEY_LOCALSTACK_IMAGE ?? (token ? "localstack/localstack:latest" : "localstack/localstack:4.14.0");
+  const image = localstackImage();
   try {
     const { LocalstackContainer } = await import("@testcontainers/localstack");
     let container = new LocalstackContainer(image);
