@@ -93,7 +93,7 @@ describe.skipIf(skipIntegration)("HTTP API", () => {
       expect(headers.get("cache-control")).toBe("no-store");
       expect(tokens.token_type).toBe("Bearer");
       expect(tokens.expires_in).toBe(900);
-      expect(tokens.refresh_token).toMatch(/^lkr_[A-Za-z0-9_-]{43}$/);
+      expect(tokens.refresh_token).toMatch(/^lkr_[A-Za-z0-9_-]{65}$/); // family id (22) + 256-bit secret (43)
       expect(tokens.scope).toBe("openid profile");
     });
 
@@ -199,6 +199,15 @@ describe.skipIf(skipIntegration)("HTTP API", () => {
       const after = await post(`${t.url}/refresh`, { refresh_token: next.json.refresh_token });
       expect(after.status).toBe(400);
       expect(after.json.error).toBe("invalid_grant");
+    });
+
+    it("treats a token that names a family but is not its current token as reuse", async () => {
+      const { tokens } = await registerAndLogin();
+      const forged = tokens.refresh_token.slice(0, 4 + 22) + "B".repeat(43);
+      const res = await post(`${t.url}/refresh`, { refresh_token: forged });
+      expect(res.status).toBe(400);
+      expect(res.json.error_description).toMatch(/already been used/);
+      expect((await post(`${t.url}/refresh`, { refresh_token: tokens.refresh_token })).json.error).toBe("invalid_grant");
     });
 
     it("may narrow the scope but never widen it, and a refused request does not spend the token", async () => {
