@@ -85,6 +85,9 @@ const envSchema = z.object({
   /** Size limit of the caller's claim set at POST /sign (serialized JSON bytes). */
   LATCHKEY_SIGN_MAX_CLAIMS_BYTES: z.coerce.number().int().min(256).max(65536).default(4096),
 
+  /** Browser origins allowed to call the API (CORS); empty means no CORS headers at all. */
+  LATCHKEY_CORS_ORIGINS: list(""),
+
   LATCHKEY_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
   LATCHKEY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
@@ -115,6 +118,7 @@ export interface Config {
   secretOverlapSeconds: number;
   assertionMaxAgeSeconds: number;
   signMaxClaimsBytes: number;
+  corsOrigins: string[];
   maxBodyBytes: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
@@ -135,6 +139,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(
       "invalid configuration: LATCHKEY_ACCESS_TOKEN_TTL must not exceed LATCHKEY_MAX_ACCESS_TOKEN_TTL",
     );
+  }
+  for (const origin of e.LATCHKEY_CORS_ORIGINS) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError(`invalid configuration: LATCHKEY_CORS_ORIGINS: ${origin} is not an origin (scheme://host[:port])`);
+    }
   }
   if (e.LATCHKEY_USER_AUDIENCES.length === 0) {
     throw new ConfigError("invalid configuration: LATCHKEY_USER_AUDIENCES needs at least one audience");
@@ -167,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretOverlapSeconds: e.LATCHKEY_SECRET_OVERLAP_SECONDS,
     assertionMaxAgeSeconds: e.LATCHKEY_ASSERTION_MAX_AGE,
     signMaxClaimsBytes: e.LATCHKEY_SIGN_MAX_CLAIMS_BYTES,
+    corsOrigins: e.LATCHKEY_CORS_ORIGINS,
     maxBodyBytes: e.LATCHKEY_MAX_BODY_BYTES,
     logLevel: e.LATCHKEY_LOG_LEVEL,
   };

@@ -28,6 +28,7 @@ export interface StackConfig {
   passwordMinLength: number;
   userAudiences: string[];
   userScopes: string[];
+  corsOrigins: string[];
   throttleRate: number;
   throttleBurst: number;
   memory: number;
@@ -72,6 +73,7 @@ export function readConfig(): StackConfig {
     passwordMinLength: c.getNumber("passwordMinLength") ?? 15,
     userAudiences: c.getObject<string[]>("userAudiences") ?? ["latchkey"],
     userScopes: c.getObject<string[]>("userScopes") ?? ["openid", "profile"],
+    corsOrigins: c.getObject<string[]>("corsOrigins") ?? [],
     throttleRate: c.getNumber("throttleRate") ?? 200,
     throttleBurst: c.getNumber("throttleBurst") ?? 400,
     memory: c.getNumber("memory") ?? 1024,
@@ -117,6 +119,7 @@ export function routerEnvironment(cfg: StackConfig): Record<string, string> {
     LATCHKEY_PASSWORD_MIN_LENGTH: String(cfg.passwordMinLength),
     LATCHKEY_USER_AUDIENCES: cfg.userAudiences.join(","),
     LATCHKEY_USER_SCOPES: cfg.userScopes.join(" "),
+    LATCHKEY_CORS_ORIGINS: cfg.corsOrigins.join(","),
     LATCHKEY_LOG_LEVEL: cfg.logLevel,
     NODE_OPTIONS: "--enable-source-maps",
   };

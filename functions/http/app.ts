@@ -4,6 +4,7 @@
  * headers; anything else is a bug, logged with the request id, answered with an opaque 500.
  */
 import { Hono } from "hono";
+import { cors } from "hono/cors";
 import { randomUUID } from "node:crypto";
 import type { Issuer } from "../issuer.js";
 import type { AppEnv } from "./env.js";
@@ -42,6 +43,19 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
     c.res.headers.set("X-Request-Id", requestId);
     c.res.headers.set("X-Content-Type-Options", "nosniff");
   });
+
+  // Opt-in CORS for browser apps (LATCHKEY_CORS_ORIGINS); no credentials: tokens travel in bodies and headers.
+  if (issuer.config.corsOrigins.length) {
+    app.use(
+      cors({
+        origin: issuer.config.corsOrigins,
+        allowMethods: ["GET", "POST", "OPTIONS"],
+        allowHeaders: ["Content-Type", "Authorization"],
+        exposeHeaders: ["WWW-Authenticate", "Retry-After", "X-Request-Id"],
+        maxAge: 600,
+      }),
+    );
+  }
 
   userRoutes(app, issuer);
   tokenRoutes(app, issuer);

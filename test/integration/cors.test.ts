@@ -1,0 +1,42 @@
+/** Opt-in CORS for browser apps: only configured origins get CORS headers; off by default. */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { skipIntegration, startTestIssuer, type TestIssuer } from "../support/issuer.js";
+
+describe.skipIf(skipIntegration)("CORS", () => {
+  let on: TestIssuer;
+  let off: TestIssuer;
+  beforeAll(async () => {
+    on = await startTestIssuer({ LATCHKEY_CORS_ORIGINS: "https://app.example.com,http://localhost:5173" });
+    off = await startTestIssuer();
+  });
+  afterAll(async () => {
+    await on?.close();
+    await off?.close();
+  });
+
+  const preflight = (url: string, origin: string) =>
+    fetch(`${url}/login`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" } });
+
+  it("answers a preflight from an allowed origin", async () => {
+    const res = await preflight(on.url, "https://app.example.com");
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    expect(res.headers.get("access-control-allow-methods")).toContain("POST");
+    expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+  });
+
+  it("adds CORS headers to responses (errors included) only for allowed origins", async () => {
+    const allowed = await fetch(`${on.url}/login`, { method: "POST", headers: { origin: "http://localhost:5173", "content-type": "application/json" }, body: "{}" });
+    expect(allowed.status).toBe(400);
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+    expect(allowed.headers.get("access-control-expose-headers")).toContain("WWW-Authenticate");
+    const other = await fetch(`${on.url}/.well-known/jwks.json`, { headers: { origin: "https://evil.example" } });
+    expect(other.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("sends no CORS headers when no origin is configured", async () => {
+    const res = await fetch(`${off.url}/.well-known/jwks.json`, { headers: { origin: "https://app.example.com" } });
+    expect(res.headers.get("access-control-allow-origin")).toBeNull();
+    expect((await preflight(off.url, "https://app.example.com")).status).toBe(405);
+  });
+});

@@ -1,0 +1,35 @@
+/** The config module refuses bad settings at start-up, naming the variable. */
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../functions/config.js";
+
+const base = { LATCHKEY_ISSUER: "https://auth.example.com/", LATCHKEY_TABLE: "tbl", LATCHKEY_KEY_BUCKET: "bkt" };
+
+describe("loadConfig", () => {
+  it("applies defaults and trims the issuer's trailing slash", () => {
+    const c = loadConfig(base);
+    expect(c.issuer).toBe("https://auth.example.com");
+    expect(c).toMatchObject({ accessTokenTtlSeconds: 900, keySize: 2048, registrationEnabled: true, corsOrigins: [], userAudiences: ["latchkey"], userScopes: ["openid", "profile"] });
+    expect(c.password).toEqual({ minLength: 15, maxLength: 256 });
+  });
+
+  it.each([
+    [{ LATCHKEY_ISSUER: undefined }, /LATCHKEY_ISSUER/],
+    [{ LATCHKEY_ISSUER: "not a url" }, /LATCHKEY_ISSUER/],
+    [{ LATCHKEY_KEY_SIZE: "1024" }, /LATCHKEY_KEY_SIZE/],
+    [{ LATCHKEY_PASSWORD_MIN_LENGTH: "6" }, /LATCHKEY_PASSWORD_MIN_LENGTH/],
+    [{ LATCHKEY_PASSWORD_MAX_LENGTH: "32" }, /LATCHKEY_PASSWORD_MAX_LENGTH/],
+    [{ LATCHKEY_ACCESS_TOKEN_TTL: "7200" }, /must not exceed LATCHKEY_MAX_ACCESS_TOKEN_TTL/],
+    [{ LATCHKEY_REGISTRATION_ENABLED: "maybe" }, /LATCHKEY_REGISTRATION_ENABLED/],
+    [{ LATCHKEY_CORS_ORIGINS: "https://app.example.com/path" }, /not an origin/],
+    [{ LATCHKEY_USER_AUDIENCES: " , " }, /at least one audience/],
+  ])("refuses %j", (override, message) => {
+    expect(() => loadConfig({ ...base, ...override })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, ...override })).toThrow(message);
+  });
+
+  it("reads lists separated by commas or spaces", () => {
+    const c = loadConfig({ ...base, LATCHKEY_USER_SCOPES: "a b,c", LATCHKEY_CORS_ORIGINS: "https://a.example, http://localhost:5173" });
+    expect(c.userScopes).toEqual(["a", "b", "c"]);
+    expect(c.corsOrigins).toEqual(["https://a.example", "http://localhost:5173"]);
+  });
+});
