@@ -29,6 +29,8 @@ export interface StackConfig {
   userAudiences: string[];
   userScopes: string[];
   corsOrigins: string[];
+  /** SNS topic notified when a rotation lands in the dead-letter queue. */
+  alarmTopicArn: string | undefined;
   throttleRate: number;
   throttleBurst: number;
   memory: number;
@@ -74,6 +76,7 @@ export function readConfig(): StackConfig {
     userAudiences: c.getObject<string[]>("userAudiences") ?? ["latchkey"],
     userScopes: c.getObject<string[]>("userScopes") ?? ["openid", "profile"],
     corsOrigins: c.getObject<string[]>("corsOrigins") ?? [],
+    alarmTopicArn: c.get("alarmTopicArn") || undefined,
     throttleRate: c.getNumber("throttleRate") ?? 200,
     throttleBurst: c.getNumber("throttleBurst") ?? 400,
     memory: c.getNumber("memory") ?? 1024,

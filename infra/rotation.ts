@@ -22,6 +22,7 @@ export interface RotationArgs {
 export class Rotation extends pulumi.ComponentResource {
   readonly schedule: aws.scheduler.Schedule;
   readonly deadLetters: aws.sqs.Queue;
+  readonly failureAlarm: aws.cloudwatch.MetricAlarm;
   readonly ensureKeys: aws.lambda.Invocation;
 
   constructor(name: string, args: RotationArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -84,6 +85,23 @@ export class Rotation extends pulumi.ComponentResource {
       // Re-run for a new image, and for any other change to the function (its table, bucket,
       // key or key size in the environment): Lambda bumps lastModified on every update.
       triggers: { image: args.imageUri, functionLastModified: rotationFunction.lastModified },
+    }, parent);
+
+    // Anything in the dead-letter queue means a rotation failed for good: alarm on it, and
+    // notify the topic from config when one is given.
+    this.failureAlarm = new aws.cloudwatch.MetricAlarm(`${name}-dlq-alarm`, {
+      name: `${cfg.prefix}-rotation-failed`,
+      alarmDescription: "A Latchkey key rotation failed after retries; see the rotation DLQ and the rotation function's logs",
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: this.deadLetters.name },
+      statistic: "Maximum",
+      period: 300,
+      evaluationPeriods: 1,
+      threshold: 0,
+      comparisonOperator: "GreaterThanThreshold",
+      treatMissingData: "notBreaching",
+      ...(cfg.alarmTopicArn ? { alarmActions: [cfg.alarmTopicArn], okActions: [cfg.alarmTopicArn] } : {}),
     }, parent);
 
     this.registerOutputs({ scheduleName: this.schedule.name });

@@ -14,6 +14,7 @@ beforeAll(async () => {
       "latchkey:protect": "true",
       "latchkey:architecture": "x86_64",
       "latchkey:rotationRate": "rate(14 days)",
+      "latchkey:alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:oncall",
     },
     "prod",
   );
@@ -47,6 +48,11 @@ describe("prod stack", () => {
       expect(declared.find((r) => r.type === type)!.retainOnDelete, type).toBe(true);
     }
     expect(declared.find((r) => r.type === "aws:kms/key:Key")!.inputs.deletionWindowInDays).toBe(30);
+  });
+
+  it("notifies the on-call topic when a rotation fails for good", () => {
+    const alarm = declared.find((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm")!.inputs;
+    expect(alarm.alarmActions).toEqual(["arn:aws:sns:eu-west-1:123456789012:oncall"]);
   });
 
   it("uses the configured architecture and rotation rate, and deploys no example route or clients", () => {

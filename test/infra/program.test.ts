@@ -293,3 +293,17 @@ describe("consumers and outputs", () => {
     expect({ issuer: await valueOf(authorizer.issuer), audience: authorizer.audience }).toEqual({ issuer: "https://d111111abcdef8.cloudfront.net", audience: "latchkey" });
   });
 });
+
+describe("operations", () => {
+  it("alarms when a rotation lands in the dead-letter queue", () => {
+    const alarm = one("aws:cloudwatch/metricAlarm:MetricAlarm").inputs;
+    expect(alarm).toMatchObject({
+      name: "latchkey-dev-rotation-failed",
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: 0,
+    });
+    expect(alarm.dimensions).toEqual({ QueueName: "latchkey-dev-rotation-dlq" });
+  });
+});
