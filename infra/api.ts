@@ -6,21 +6,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config.js";
+import { routeKeys } from "../functions/http/route-table.js";
 
-export const ROUTE_KEYS = [
-  "POST /register",
-  "POST /login",
-  "POST /token",
-  "POST /refresh",
-  "POST /revoke",
-  "POST /sign",
-  "GET /validate",
-  "GET /.well-known/jwks.json",
-  "GET /.well-known/openid-configuration",
-  "GET /.well-known/oauth-authorization-server",
-  "GET /openapi.json",
-  "$default",
-];
+/** Every route the api function serves (the one route table), plus $default for JSON 404s. */
+export const ROUTE_KEYS = [...routeKeys("api"), ...routeKeys("users"), "$default"];
 
 export class HttpApi extends pulumi.ComponentResource {
   readonly api: aws.apigatewayv2.Api;

@@ -16,21 +16,10 @@ import { wellKnownRoutes } from "./routes/well-known.js";
 import { signRoutes } from "./routes/sign.js";
 import { validateRoutes } from "./routes/validate.js";
 import { openApiDocument } from "./openapi.js";
+import { ROUTES } from "./route-table.js";
 
-/** Every route the app serves and its methods: 405 with Allow, and the OpenAPI coverage test. */
-export const ROUTES: Record<string, string[]> = {
-  "/register": ["POST"],
-  "/login": ["POST"],
-  "/token": ["POST"],
-  "/refresh": ["POST"],
-  "/revoke": ["POST"],
-  "/sign": ["POST"],
-  "/validate": ["GET", "HEAD"],
-  "/openapi.json": ["GET", "HEAD"],
-  "/.well-known/jwks.json": ["GET", "HEAD"],
-  "/.well-known/openid-configuration": ["GET", "HEAD"],
-  "/.well-known/oauth-authorization-server": ["GET", "HEAD"],
-};
+export { ROUTES };
+
 
 export function createApp(issuer: Issuer): Hono<AppEnv> {
   const app = new Hono<AppEnv>();

@@ -1,0 +1,82 @@
+/**
+ * Every HTTP route, declared once. The app's 405/Allow answers, the OpenAPI document, the API
+ * Gateway routes in infra/ and the coverage tests all read this table, so adding a route means
+ * adding one entry here (and its handler), never another list.
+ *
+ * `fn` says which deployed function serves the route: password hashing (argon2) runs on the
+ * `users` function so it can never starve machine-token issuance on the `api` function.
+ */
+import { z } from "zod";
+import {
+  LoginRequest,
+  RefreshRequest,
+  RegisterRequest,
+  RegisterResponse,
+  RevokeRequest,
+  SignRequest,
+  SignResponse,
+  TokenRequest,
+  TokenResponse,
+  ValidateQuery,
+  ValidateResponse,
+} from "./schemas.js";
+
+export type Media = "json" | "form";
+export type HttpMethod = "get" | "post" | "delete";
+/** The Lambda function (of the one image) that serves a route when deployed. */
+export type RouteFunction = "api" | "users";
+
+export interface RouteEntry {
+  method: HttpMethod;
+  path: string;
+  summary: string;
+  fn: RouteFunction;
+  body?: { schema: z.ZodType; media: Media[] };
+  query?: z.ZodObject;
+  /** `media: "html"` for server-rendered pages; JSON otherwise. */
+  ok: { status: number; description: string; schema?: z.ZodType; media?: "json" | "html" };
+  /** Error statuses this route can answer besides 404/405/5xx. */
+  errors: number[];
+  security?: ("basic" | "bearer")[];
+}
+
+const Jwks = z.object({
+  keys: z.array(z.object({ kty: z.literal("RSA"), kid: z.string(), alg: z.literal("RS256"), use: z.literal("sig"), n: z.string(), e: z.string() })),
+});
+const Metadata = z
+  .object({
+    issuer: z.string(),
+    jwks_uri: z.string(),
+    token_endpoint: z.string(),
+    revocation_endpoint: z.string(),
+    grant_types_supported: z.array(z.string()),
+    token_endpoint_auth_methods_supported: z.array(z.string()),
+  })
+  .loose();
+
+export const ROUTE_TABLE: RouteEntry[] = [
+  { method: "post", path: "/register", fn: "users", summary: "Register a person", body: { schema: RegisterRequest, media: ["json"] }, ok: { status: 201, description: "Created", schema: RegisterResponse }, errors: [400, 403, 409, 413, 415, 503] },
+  { method: "post", path: "/login", fn: "users", summary: "Log in with username and password", body: { schema: LoginRequest, media: ["json"] }, ok: { status: 200, description: "Token response (RFC 6749 5.1) with a refresh token", schema: TokenResponse }, errors: [400, 401, 413, 415, 429, 503] },
+  { method: "post", path: "/token", fn: "api", summary: "Token endpoint (RFC 6749): client_credentials and refresh_token grants", body: { schema: TokenRequest, media: ["form", "json"] }, ok: { status: 200, description: "Token response (RFC 6749 5.1)", schema: TokenResponse }, errors: [400, 401, 413, 415, 503], security: ["basic"] },
+  { method: "post", path: "/refresh", fn: "api", summary: "Exchange a refresh token (rotates it)", body: { schema: RefreshRequest, media: ["json"] }, ok: { status: 200, description: "Token response with the next refresh token", schema: TokenResponse }, errors: [400, 413, 415, 503] },
+  { method: "post", path: "/revoke", fn: "api", summary: "Revoke a token (RFC 7009)", body: { schema: RevokeRequest, media: ["form", "json"] }, ok: { status: 200, description: "Revoked, or unknown (RFC 7009 2.2)" }, errors: [400, 413, 415] },
+  { method: "post", path: "/sign", fn: "api", summary: "Mint a token with caller-chosen claims (clients granted /sign)", body: { schema: SignRequest, media: ["json"] }, ok: { status: 200, description: "A signed access token", schema: SignResponse }, errors: [400, 401, 403, 413, 415, 503], security: ["basic"] },
+  { method: "get", path: "/validate", fn: "api", summary: "Check a bearer token (nginx auth_request)", query: ValidateQuery, ok: { status: 200, description: "Valid; identity in X-Auth-Subject, X-Auth-Client-Id, X-Auth-Scope", schema: ValidateResponse }, errors: [400, 401, 403, 503], security: ["bearer"] },
+  { method: "get", path: "/.well-known/jwks.json", fn: "api", summary: "The published signing keys", ok: { status: 200, description: "JWK Set (next, current, previous)", schema: Jwks }, errors: [503] },
+  { method: "get", path: "/.well-known/openid-configuration", fn: "api", summary: "Discovery metadata", ok: { status: 200, description: "Metadata", schema: Metadata }, errors: [] },
+  { method: "get", path: "/.well-known/oauth-authorization-server", fn: "api", summary: "Authorization server metadata (RFC 8414)", ok: { status: 200, description: "Metadata", schema: Metadata }, errors: [] },
+  { method: "get", path: "/openapi.json", fn: "api", summary: "This document", ok: { status: 200, description: "OpenAPI 3.1" }, errors: [] },
+];
+
+/** Path -> allowed methods (GET implies HEAD), for 405 with Allow. */
+export const ROUTES: Record<string, string[]> = {};
+for (const r of ROUTE_TABLE) {
+  const methods = (ROUTES[r.path] ??= []);
+  methods.push(r.method.toUpperCase());
+  if (r.method === "get") methods.push("HEAD");
+}
+
+/** API Gateway route keys ("POST /token") for the routes one function serves. */
+export function routeKeys(fn: RouteFunction): string[] {
+  return ROUTE_TABLE.filter((r) => r.fn === fn).map((r) => `${r.method.toUpperCase()} ${r.path}`);
+}
