@@ -9,100 +9,109 @@ import { readFileSync } from "node:fs";
 import type { JSONWebKeySet } from "jose";
 import { describeClient, type ClientAuth } from "../clients/clients.js";
 import { OAuthError } from "../errors.js";
-import { openIssuer, UsageError, type TargetFlags } from "./context.js";
+import { UsageError, type ArgSpec, type Command, type FlagValues } from "./command-line.js";
+import { CommandFailed, openIssuer, targetFlags } from "./context.js";
 
-export const usage = `latchkey clients create --name NAME [--scopes a,b] [--audiences URL,...] [--auth secret|private_key_jwt|both]
-                       [--jwks-file FILE | --jwks-uri URL] [--ttl SECONDS] [--may-sign]
-latchkey clients list
-latchkey clients show <client_id>
-latchkey clients rotate-secret <client_id> [--overlap SECONDS]
-latchkey clients disable <client_id>
-latchkey clients enable <client_id>`;
+const CLIENT_ID: ArgSpec = { name: "client_id" };
 
-export const flags = {
-  name: { type: "string" },
-  scopes: { type: "string" },
-  audiences: { type: "string" },
-  auth: { type: "string" },
-  "jwks-file": { type: "string" },
-  "jwks-uri": { type: "string" },
-  ttl: { type: "string" },
-  "may-sign": { type: "boolean" },
-  overlap: { type: "string" },
-} as const;
-
-type Flags = TargetFlags & {
-  name?: string;
-  scopes?: string;
-  audiences?: string;
-  auth?: string;
-  "jwks-file"?: string;
-  "jwks-uri"?: string;
-  ttl?: string;
-  "may-sign"?: boolean;
-  overlap?: string;
-};
-
-export async function clientsCommand(args: string[], f: Flags): Promise<unknown> {
-  const [verb, id] = args;
-  const issuer = openIssuer(f);
-  const needId = () => {
-    if (!id) throw new UsageError(`clients ${verb} needs a client_id (see \`latchkey clients list\`)`);
-    return id;
-  };
-  try {
-    switch (verb) {
-      case "create": {
+export const clients = {
+  summary: "machine clients: create, list, show, rotate-secret, disable, enable",
+  sharedFlags: targetFlags,
+  commands: {
+    create: {
+      summary: "register a machine client; prints its secret once",
+      flags: {
+        name: { type: "string", value: "NAME", help: "a name for people (required)" },
+        scopes: { type: "string", value: "a,b", help: "scopes it may ask for, comma-separated" },
+        audiences: { type: "string", value: "URL,...", help: "audiences it may ask for; the first is its default" },
+        auth: { type: "string", value: "secret|private_key_jwt|both", help: "how it authenticates (default secret)" },
+        "jwks-file": { type: "string", value: "FILE", help: "public keys for private_key_jwt: a JWK Set or one JWK" },
+        "jwks-uri": { type: "string", value: "URL", help: "where to fetch its public keys for private_key_jwt" },
+        ttl: { type: "string", value: "SECONDS", help: "its access-token lifetime" },
+        "may-sign": { type: "boolean", help: "allow POST /sign" },
+      },
+      async run(_args, f) {
         if (!f.name) throw new UsageError("clients create needs --name");
         const auth = (f.auth ?? "secret") as ClientAuth;
         if (!["secret", "private_key_jwt", "both"].includes(auth)) throw new UsageError("--auth must be secret, private_key_jwt or both");
-        const { client, clientSecret } = await issuer.clients.create({
-          name: f.name,
+        const input = {
+          name: String(f.name),
           auth,
           scopes: splitList(f.scopes),
           audiences: splitList(f.audiences),
-          ...(f["jwks-file"] ? { jwks: readJwks(f["jwks-file"]) } : {}),
-          ...(f["jwks-uri"] ? { jwksUri: f["jwks-uri"] } : {}),
+          ...(f["jwks-file"] ? { jwks: readJwks(String(f["jwks-file"])) } : {}),
+          ...(f["jwks-uri"] ? { jwksUri: String(f["jwks-uri"]) } : {}),
           ...(f.ttl !== undefined ? { accessTokenTtl: positiveInt(f.ttl, "--ttl") } : {}),
           maySign: Boolean(f["may-sign"]),
-        });
+        };
+        // What the store refuses here is a flag value (a scope, an audience, the ttl): a usage error.
+        const { client, clientSecret } = await failOnOAuthError(() => openIssuer(f).clients.create(input), UsageError);
         return { client_id: client.clientId, ...(clientSecret ? { client_secret: clientSecret } : {}), client: describeClient(client) };
-      }
-      case "list":
-        return (await issuer.clients.list()).map(describeClient);
-      case "show": {
-        const client = await issuer.clients.read(needId());
-        if (!client) throw new UsageError(`no client ${id}`);
+      },
+    },
+    list: {
+      summary: "every client, without secrets",
+      async run(_args, f) {
+        return (await openIssuer(f).clients.list()).map(describeClient);
+      },
+    },
+    show: {
+      summary: "one client, without its secret",
+      args: [CLIENT_ID],
+      async run(args, f) {
+        const client = await openIssuer(f).clients.read(args.client_id!);
+        if (!client) throw new CommandFailed(`no client ${args.client_id} (see \`latchkey clients list\`)`);
         return describeClient(client);
-      }
-      case "rotate-secret": {
+      },
+    },
+    "rotate-secret": {
+      summary: "a new secret; the old one keeps working for --overlap seconds",
+      args: [CLIENT_ID],
+      flags: { overlap: { type: "string", value: "SECONDS", help: "how long the old secret keeps working" } },
+      async run(args, f) {
         const overlap = f.overlap !== undefined ? nonNegativeInt(f.overlap, "--overlap") : undefined;
-        const { client, clientSecret } = await issuer.clients.rotateSecret(needId(), overlap);
+        const { client, clientSecret } = await failOnOAuthError(() => openIssuer(f).clients.rotateSecret(args.client_id!, overlap));
         return { client_id: client.clientId, client_secret: clientSecret, client: describeClient(client) };
-      }
-      case "disable":
-      case "enable":
-        return describeClient(await issuer.clients.setEnabled(needId(), verb === "enable"));
-      default:
-        throw new UsageError(`unknown clients command ${verb ?? "(none)"}\n${usage}`);
-    }
+      },
+    },
+    disable: {
+      summary: "refuse its tokens from now on (within the client cache time)",
+      args: [CLIENT_ID],
+      async run(args, f) {
+        return describeClient(await failOnOAuthError(() => openIssuer(f).clients.setEnabled(args.client_id!, false)));
+      },
+    },
+    enable: {
+      summary: "allow a disabled client again",
+      args: [CLIENT_ID],
+      async run(args, f) {
+        return describeClient(await failOnOAuthError(() => openIssuer(f).clients.setEnabled(args.client_id!, true)));
+      },
+    },
+  } satisfies Record<string, Command>,
+};
+
+/** The store refuses with OAuthErrors (unknown client, a concurrent change): a failure, exit 2. */
+async function failOnOAuthError<T>(op: () => Promise<T>, as: new (message: string) => Error = CommandFailed): Promise<T> {
+  try {
+    return await op();
   } catch (err) {
-    if (err instanceof OAuthError) throw new UsageError(err.description);
+    if (err instanceof OAuthError) throw new as(err.description);
     throw err;
   }
 }
 
-function splitList(v: string | undefined): string[] {
-  return (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+function splitList(v: FlagValues[string]): string[] {
+  return String(v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
 }
 
-function positiveInt(v: string, flag: string): number {
+function positiveInt(v: FlagValues[string], flag: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n <= 0) throw new UsageError(`${flag} must be a positive whole number of seconds`);
   return n;
 }
 
-function nonNegativeInt(v: string, flag: string): number {
+function nonNegativeInt(v: FlagValues[string], flag: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number of seconds`);
   return n;

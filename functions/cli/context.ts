@@ -7,10 +7,17 @@ import { existsSync, readFileSync } from "node:fs";
 import { loadConfig, type Config } from "../config.js";
 import { createIssuer, type Issuer } from "../issuer.js";
 import { LOCAL_STATE_FILE } from "../local/state.js";
+import { CommandFailed, UsageError, type FlagSpec } from "./command-line.js";
 
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+export { CommandFailed, UsageError };
+
+/** Where a command acts, for every command that reads or writes the stack's table and bucket. */
+export const targetFlags: Record<string, FlagSpec> = {
+  table: { type: "string", value: "NAME", help: "the stack's DynamoDB table (or LATCHKEY_TABLE)" },
+  bucket: { type: "string", value: "NAME", help: "the stack's key bucket (or LATCHKEY_KEY_BUCKET)" },
+  region: { type: "string", value: "REGION", help: "its AWS region (or AWS_REGION)" },
+  issuer: { type: "string", value: "URL", help: "its issuer URL (or LATCHKEY_ISSUER)" },
+};
 
 export interface TargetFlags {
   table?: string | undefined;
@@ -26,7 +33,7 @@ export function resolveConfig(flags: TargetFlags, env: Record<string, string | u
   if (!explicit && existsSync(LOCAL_STATE_FILE)) {
     const local = JSON.parse(readFileSync(LOCAL_STATE_FILE, "utf8")) as { pid: number; env: Record<string, string> };
     if (!isAlive(local.pid)) {
-      throw new UsageError(`${LOCAL_STATE_FILE} names a local instance (pid ${local.pid}) that is not running; start it with npm start`);
+      throw new CommandFailed(`${LOCAL_STATE_FILE} names a local instance (pid ${local.pid}) that is not running; start it with npm start`);
     }
     base = { ...env, ...local.env };
     target = `local instance ${local.env.LATCHKEY_ISSUER}`;
@@ -39,7 +46,7 @@ export function resolveConfig(flags: TargetFlags, env: Record<string, string | u
     ...(flags.issuer ? { LATCHKEY_ISSUER: flags.issuer } : {}),
   };
   if (!merged.LATCHKEY_TABLE || !merged.LATCHKEY_KEY_BUCKET) {
-    throw new UsageError(
+    throw new CommandFailed(
       "no issuer to act on: run `npm start` in this directory first, or pass --table and --bucket " +
         "(or set LATCHKEY_TABLE and LATCHKEY_KEY_BUCKET) for a deployed stack",
     );
@@ -51,8 +58,8 @@ export function resolveConfig(flags: TargetFlags, env: Record<string, string | u
   return { config: loadConfig(merged), target };
 }
 
-export function openIssuer(flags: TargetFlags): Issuer & { target: string } {
-  const { config, target } = resolveConfig(flags);
+export function openIssuer(flags: TargetFlags | Record<string, string | boolean | undefined>): Issuer & { target: string } {
+  const { config, target } = resolveConfig(flags as TargetFlags);
   return { ...createIssuer(config), target };
 }
 

@@ -7,54 +7,63 @@
  *   npx latchkey keys revoke <kid>
  */
 import { RotationRefused } from "../errors.js";
-import { openIssuer, UsageError, type TargetFlags } from "./context.js";
+import type { Area } from "./command-line.js";
+import { CommandFailed, openIssuer, targetFlags } from "./context.js";
 
-export const usage = `latchkey keys list                 show every key and its status
-latchkey keys rotate [--force]     one rotation step (refuses if verifiers could miss a key, unless --force)
-latchkey keys revoke <kid>         remove a key from the JWKS at once (a compromised key)`;
+/** A JWK thumbprint kid (RFC 7638: base64url of a SHA-256 digest), which may start with `-`. */
+const KID = /^[A-Za-z0-9_-]{16,}$/;
 
-export async function keysCommand(args: string[], flags: TargetFlags & { force?: boolean }): Promise<unknown> {
-  const [verb, ...rest] = args;
-  const issuer = openIssuer(flags);
-  switch (verb) {
-    case "list": {
-      const state = await issuer.keys.read();
-      if (!state) return { target: issuer.target, version: 0, keys: [] };
-      return {
-        target: issuer.target,
-        version: state.version,
-        keys: state.keys.map((k) => ({
-          kid: k.kid,
-          status: k.status,
-          createdAt: iso(k.createdAt),
-          ...(k.activatedAt ? { activatedAt: iso(k.activatedAt) } : {}),
-          ...(k.deactivatedAt ? { deactivatedAt: iso(k.deactivatedAt) } : {}),
-          ...(k.retiredAt ? { retiredAt: iso(k.retiredAt) } : {}),
-          ...(k.revokedAt ? { revokedAt: iso(k.revokedAt) } : {}),
-        })),
-      };
-    }
-    case "rotate":
-      try {
-        return await issuer.keys.rotate({ force: Boolean(flags.force) });
-      } catch (err) {
-        if (err instanceof RotationRefused) throw new UsageError(`rotation refused: ${err.message}`);
-        throw err;
-      }
-    case "revoke": {
-      const kid = rest[0];
-      if (!kid) throw new UsageError("keys revoke needs a kid (see `latchkey keys list`)");
-      try {
-        return await issuer.keys.revoke(kid);
-      } catch (err) {
-        if (err instanceof RotationRefused) throw new UsageError(err.message);
-        throw err;
-      }
-    }
-    default:
-      throw new UsageError(`unknown keys command ${verb ?? "(none)"}\n${usage}`);
-  }
-}
+export const keys: Area = {
+  summary: "the signing keys: list, rotate, revoke",
+  sharedFlags: targetFlags,
+  commands: {
+    list: {
+      summary: "show every key and its status",
+      async run(_args, flags) {
+        const issuer = openIssuer(flags);
+        const state = await issuer.keys.read();
+        if (!state) return { target: issuer.target, version: 0, keys: [] };
+        return {
+          target: issuer.target,
+          version: state.version,
+          keys: state.keys.map((k) => ({
+            kid: k.kid,
+            status: k.status,
+            createdAt: iso(k.createdAt),
+            ...(k.activatedAt ? { activatedAt: iso(k.activatedAt) } : {}),
+            ...(k.deactivatedAt ? { deactivatedAt: iso(k.deactivatedAt) } : {}),
+            ...(k.retiredAt ? { retiredAt: iso(k.retiredAt) } : {}),
+            ...(k.revokedAt ? { revokedAt: iso(k.revokedAt) } : {}),
+          })),
+        };
+      },
+    },
+    rotate: {
+      summary: "one rotation step (refuses while verifiers could miss a key, unless --force)",
+      flags: { force: { type: "boolean", help: "rotate even if verifiers caching the JWKS could miss a key" } },
+      async run(_args, flags) {
+        try {
+          return await openIssuer(flags).keys.rotate({ force: Boolean(flags.force) });
+        } catch (err) {
+          if (err instanceof RotationRefused) throw new CommandFailed(`rotation refused: ${err.message}`);
+          throw err;
+        }
+      },
+    },
+    revoke: {
+      summary: "remove a key from the JWKS (a compromised key)",
+      args: [{ name: "kid", pattern: KID }],
+      async run(args, flags) {
+        try {
+          return await openIssuer(flags).keys.revoke(args.kid!);
+        } catch (err) {
+          if (err instanceof RotationRefused) throw new CommandFailed(err.message);
+          throw err;
+        }
+      },
+    },
+  },
+};
 
 function iso(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString();

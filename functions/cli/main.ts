@@ -1,77 +1,124 @@
 /**
- * The admin CLI: `npx latchkey <area> <command> [flags]`. Prints JSON on stdout; errors go to
- * stderr with exit code 1 (usage) or 2 (failure). Commands are registered per area below.
+ * The admin CLI: `npx latchkey <area> <command> [flags]` in this repository. Prints JSON on
+ * stdout. Exit codes: 0 done, 1 usage (a mistake on the command line; stderr says which and
+ * how to get help), 2 failure (understood, but it could not be done: refused, not found,
+ * unreachable). Areas are registered below; each declares its commands and flags in a table
+ * (see command-line.ts).
  */
-import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
 import { setLogLevel } from "../log.js";
-import { UsageError } from "./context.js";
-import { keysCommand, usage as keysUsage } from "./keys.js";
-import { clientsCommand, flags as clientFlags, usage as clientsUsage } from "./clients.js";
-import { tokenCommand, flags as tokenFlags, usage as tokenUsage } from "./token.js";
+import { areaUsage, CommandFailed, commandUsage, parseCommand, suggest, UsageError, type Area } from "./command-line.js";
+import { keys } from "./keys.js";
+import { clients } from "./clients.js";
+import { token } from "./token.js";
 
-type Command = (args: string[], flags: Record<string, string | boolean | undefined>) => Promise<unknown>;
+export const areas: Record<string, Area> = { keys, clients, token };
 
-export const commands: Record<string, { run: Command; usage: string }> = {
-  keys: { run: keysCommand as Command, usage: keysUsage },
-  clients: { run: clientsCommand as Command, usage: clientsUsage },
-  token: { run: tokenCommand as Command, usage: tokenUsage },
-};
-
-/** Flags every command understands; commands add their own. */
-export const commonFlags = {
-  table: { type: "string" },
-  bucket: { type: "string" },
-  region: { type: "string" },
-  issuer: { type: "string" },
-  force: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-const extraFlags = { ...clientFlags, ...tokenFlags } as const;
-
-function help(): string {
+function overview(): string {
   return [
-    "usage: latchkey <command> [flags]",
+    "usage: latchkey <area> <command> [flags]",
     "",
-    ...Object.values(commands).map((c) => c.usage),
+    areaUsage(areas),
     "",
-    "Target: the instance started by `npm start` in this directory, or a deployed stack via",
-    "--table, --bucket, --region (or LATCHKEY_TABLE, LATCHKEY_KEY_BUCKET, AWS_REGION).",
+    "  latchkey help [<area> [<command>]]  more about one area or command",
+    "  latchkey --version",
+    "",
+    "Keys and clients act on the instance `npm start` runs in this directory, or on a deployed",
+    "stack given by --table, --bucket, --region (or LATCHKEY_TABLE, LATCHKEY_KEY_BUCKET, AWS_REGION).",
+    "Exit codes: 0 done, 1 usage, 2 failure.",
   ].join("\n");
 }
 
-export async function run(argv: string[]): Promise<number> {
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return `latchkey ${pkg.version}`;
+}
+
+/** Help for `help`, `help <area>`, `help <area> <command>`; a UsageError for names that do not exist. */
+function helpFor(words: string[]): string {
+  const [areaName, verb] = words;
+  if (!areaName) return overview();
+  const area = lookupArea(areaName);
+  if (verb === undefined || "" in area.commands) return "" in area.commands ? commandUsage(areaName, "", area) : `usage:\n${areaUsage({ [areaName]: area })}`;
+  return commandUsage(areaName, lookupVerb(areaName, area, verb), area);
+}
+
+function lookupArea(name: string): Area {
+  const area = areas[name];
+  if (!area) throw new UsageError(`unknown command ${name}${suggest(name, Object.keys(areas), "")}\n\n${overview()}`);
+  return area;
+}
+
+function lookupVerb(areaName: string, area: Area, verb: string | undefined): string {
+  if (verb === undefined) throw new UsageError(`\`latchkey ${areaName}\` needs a command:\n${areaUsage({ [areaName]: area })}`);
+  if (!Object.hasOwn(area.commands, verb) || verb === "") {
+    throw new UsageError(`unknown command \`latchkey ${areaName} ${verb}\`${suggest(verb, Object.keys(area.commands), "")}\n${areaUsage({ [areaName]: area })}`);
+  }
+  return verb;
+}
+
+export interface Output {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const processOutput: Output = {
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+};
+
+/** Runs one command line; returns the exit code. */
+export async function run(argv: string[], out: Output = processOutput): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   setLogLevel("warn");
-  let parsed;
+  const [first, ...rest] = argv;
+  let usageHint = "`latchkey help`";
   try {
-    parsed = parseArgs({ args: argv, options: { ...commonFlags, ...extraFlags }, allowPositionals: true, strict: true });
-  } catch (err) {
-    process.stderr.write(`latchkey: ${(err as Error).message}\n\n${help()}\n`);
-    return 1;
-  }
-  const [area, ...rest] = parsed.positionals;
-  if (parsed.values.help || !area) {
-    process.stdout.write(help() + "\n");
-    return area || parsed.values.help ? 0 : 1;
-  }
-  const command = commands[area];
-  if (!command) {
-    process.stderr.write(`latchkey: unknown command ${area}\n\n${help()}\n`);
-    return 1;
-  }
-  try {
-    const out = await command.run(rest, parsed.values as Record<string, string | boolean | undefined>);
-    process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+    if (first === undefined) {
+      out.stderr(overview() + "\n");
+      return 1;
+    }
+    if (first === "--version") {
+      out.stdout(version() + "\n");
+      return 0;
+    }
+    if (first === "help" || first === "--help" || first === "-h") {
+      out.stdout(helpFor(rest) + "\n");
+      return 0;
+    }
+    const area = lookupArea(first);
+    let verb = "";
+    let tail = rest;
+    if (!("" in area.commands)) {
+      if (rest[0] === "--help" || rest[0] === "-h") {
+        out.stdout(helpFor([first]) + "\n");
+        return 0;
+      }
+      verb = lookupVerb(first, area, rest[0]);
+      tail = rest.slice(1);
+    }
+    usageHint = `\`latchkey ${[first, verb].filter(Boolean).join(" ")} --help\``;
+    const invocation = parseCommand(first, verb, area, tail);
+    if (invocation.help) {
+      out.stdout(commandUsage(first, verb, area) + "\n");
+      return 0;
+    }
+    const result = await invocation.command.run(invocation.args, invocation.flags, {
+      note: (message) => out.stderr(`latchkey: note: ${message}\n`),
+    });
+    out.stdout(JSON.stringify(result, null, 2) + "\n");
     return 0;
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`latchkey: ${err.message}\n`);
+      const hint = err.message.includes("\n") ? "" : ` (see ${usageHint})`;
+      out.stderr(`latchkey: ${err.message}${hint}\n`);
       return 1;
     }
-    process.stderr.write(`latchkey: ${(err as Error).name}: ${(err as Error).message}\n`);
+    if (err instanceof CommandFailed) {
+      out.stderr(`latchkey: ${err.message}\n`);
+      return 2;
+    }
+    out.stderr(`latchkey: ${(err as Error).name}: ${(err as Error).message}\n`);
     return 2;
   }
 }
-
-process.exitCode = await run(process.argv.slice(2));

@@ -68,7 +68,7 @@ describe.skipIf(skipIntegration)("local mode (npm start) and the admin CLI", () 
     const listed = await cli("keys", "list");
     expect(listed.target).toBe(`local instance ${url}`);
     expect(listed.keys.map((k: { status: string }) => k.status).sort()).toEqual(["current", "next"]);
-    await expect(run(process.execPath, [join(repo, "bin/latchkey.js"), "keys", "rotate"], { cwd: dir })).rejects.toMatchObject({ code: 1 });
+    await expect(run(process.execPath, [join(repo, "bin/latchkey.js"), "keys", "rotate"], { cwd: dir })).rejects.toMatchObject({ code: 2 });
     const rotated = await cli("keys", "rotate", "--force");
     expect(rotated.changed).toBe(true);
     await eventually(async () => (await jwksKids()).length === 3);
