@@ -69,8 +69,11 @@ const envSchema = z.object({
     .int()
     .refine((n) => n === 2048 || n === 3072 || n === 4096, "must be 2048, 3072 or 4096")
     .default(2048),
-  /** How long a warm instance trusts its in-memory keyring before re-reading it. */
-  LATCHKEY_KEY_CACHE_SECONDS: seconds(60),
+  /**
+   * How long a warm instance trusts its in-memory keyring before confirming its version: the
+   * bound on how long a revoked key can still sign or verify anywhere (at most 10 s).
+   */
+  LATCHKEY_KEY_CACHE_SECONDS: z.coerce.number().int().min(1).max(10).default(10),
   /** API Gateway JWT authorizers cache a JWKS for up to two hours. */
   LATCHKEY_AUTHORIZER_CACHE_SECONDS: seconds(7200),
   /** max-age of /.well-known/* at the edge (CloudFront honours Cache-Control). */

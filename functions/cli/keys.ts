@@ -51,7 +51,7 @@ export const keys: Area = {
       },
     },
     revoke: {
-      summary: "remove a key from the JWKS (a compromised key)",
+      summary: "a compromised key: every instance stops signing with it and drops it from the JWKS within 10 s",
       args: [{ name: "kid", pattern: KID }],
       async run(args, flags) {
         try {

@@ -7,6 +7,12 @@
  * - two concurrent rotations produce exactly one new keyring (the loser's write fails);
  * - a crash between the two steps leaves the old keyring untouched and fully valid (the new
  *   S3 object is an unreferenced orphan).
+ *
+ * Revocation bound: an instance uses its in-memory keyring for at most `keyCacheSeconds`
+ * (at most 10 s) after it last confirmed the keyring's version with a strongly consistent read.
+ * The confirmation reads only the version attribute and re-reads the whole record only when the
+ * version moved. An instance that cannot confirm its keyring in time answers 503 rather than sign
+ * or verify with a key that may have been revoked meanwhile.
  */
 import { createPrivateKey, generateKeyPair, type KeyObject } from "node:crypto";
 import { promisify } from "node:util";
@@ -16,7 +22,7 @@ import { calculateJwkThumbprint, type JWK } from "jose";
 import type { Config } from "../config.js";
 import type { AwsClients } from "../storage/aws.js";
 import { isConditionalCheckFailed } from "../storage/dynamo.js";
-import { TemporarilyUnavailable } from "../errors.js";
+import { RotationRefused, TemporarilyUnavailable } from "../errors.js";
 import { etagOf } from "../http/responses.js";
 import { log } from "../log.js";
 import {
@@ -50,7 +56,8 @@ export interface ChangeResult {
 }
 
 export class KeyStore {
-  #cache: { state: KeyringState; loadedAt: number } | undefined;
+  /** `checkedAt`: when the read that confirmed this state started (the conservative end). */
+  #cache: { state: KeyringState; checkedAt: number } | undefined;
   #loading: Promise<KeyringState | undefined> | undefined;
   #signingKeys = new Map<string, Promise<SigningKey>>();
   #jwks: { body: string; etag: string; version: number } | undefined;
@@ -77,26 +84,46 @@ export class KeyStore {
     return { version: out.Item.version as number, keys: out.Item.keys as KeyEntry[], updatedAt: out.Item.updatedAt as number };
   }
 
-  /** The keyring as this instance sees it: cached for `keyCacheSeconds`, stale on storage errors. */
+  /**
+   * The keyring as this instance sees it, confirmed against storage within `keyCacheSeconds`.
+   * Throws when storage cannot confirm it: a keyring older than the bound is never served.
+   */
   async state(): Promise<KeyringState | undefined> {
     const cached = this.#cache;
-    if (cached && this.now() - cached.loadedAt < this.config.keyCacheSeconds) return cached.state;
-    this.#loading ??= this.read()
-      .then((state) => {
-        if (state) this.#cache = { state, loadedAt: this.now() };
-        return state;
-      })
-      .catch((err: unknown) => {
-        if (cached) {
-          log.warn("keyring refresh failed; serving the cached keyring", { error: String(err) });
-          return cached.state;
-        }
-        throw err;
-      })
-      .finally(() => {
-        this.#loading = undefined;
-      });
+    if (cached && this.now() - cached.checkedAt < this.config.keyCacheSeconds) return cached.state;
+    this.#loading ??= this.#refresh(cached).finally(() => {
+      this.#loading = undefined;
+    });
     return this.#loading;
+  }
+
+  /** A version-only read when a keyring is cached; the full record only when the version moved. */
+  async #refresh(cached: { state: KeyringState } | undefined): Promise<KeyringState | undefined> {
+    const startedAt = this.now();
+    if (cached && (await this.readVersion()) === cached.state.version) {
+      this.#cache = { state: cached.state, checkedAt: startedAt };
+      return cached.state;
+    }
+    const state = await this.read();
+    this.#cache = state ? { state, checkedAt: startedAt } : undefined;
+    return state;
+  }
+
+  /**
+   * The keyring's version alone (0 when there is none): a strongly consistent GetItem projected
+   * on `version`, so the periodic check does not transfer or parse the key list.
+   */
+  async readVersion(): Promise<number> {
+    const out = await this.aws.ddb.send(
+      new GetCommand({
+        TableName: this.config.table,
+        Key: { pk: KEYRING_PK, sk: KEYRING_PK },
+        ConsistentRead: true,
+        ProjectionExpression: "#v",
+        ExpressionAttributeNames: { "#v": "version" },
+      }),
+    );
+    return (out.Item?.version as number | undefined) ?? 0;
   }
 
   /** Drops the in-memory keyring so the next call reads storage (used after local changes). */
@@ -169,16 +196,21 @@ export class KeyStore {
     return this.#result((await this.read()) ?? state, false, "another rotation changed the keyring first");
   }
 
-  /** Revokes a key (gone from the JWKS at once) and fills the keyring back up. */
+  /**
+   * Revokes a key and fills the keyring back up in the same conditional write, so the issuer is
+   * never without a current key. Every instance stops using it within `keyCacheSeconds`.
+   * A concurrent change (rotation, ensure-keys) makes this retry on the newer keyring.
+   */
   async revoke(kid: string): Promise<ChangeResult> {
-    const state = await this.read();
-    if (!state) throw new Error("there is no keyring yet");
-    let next = revokeInState(state, kid, this.now());
-    const missing = missingRoles(next);
-    const created = await this.#createKeys(Number(missing.current) + Number(missing.next));
-    if (created.length) next = { ...ensureComplete(next, created, this.now()), version: next.version };
-    if (await this.#swap(state, next, created)) return this.#result(next, true);
-    throw new Error("the keyring changed during revocation; run it again");
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const state = await this.read();
+      if (!state) throw new RotationRefused("there is no keyring yet");
+      const missing = missingRoles(revokeInState(state, kid, this.now()));
+      const created = await this.#createKeys(Number(missing.current) + Number(missing.next));
+      const next = revokeInState(state, kid, this.now(), created);
+      if (await this.#swap(state, next, created)) return this.#result(next, true);
+    }
+    throw new Error("the keyring changed during revocation three times; run it again");
   }
 
   /** Generates RSA keys and writes their private halves to S3 (SSE-KMS). */
@@ -225,7 +257,7 @@ export class KeyStore {
       );
       return false;
     }
-    this.#cache = { state: after, loadedAt: this.now() };
+    this.#cache = { state: after, checkedAt: this.now() };
     log.info("keyring updated", { version: after.version, published: publishedKeys(after).map((k) => `${k.kid}:${k.status}`) });
     return true;
   }

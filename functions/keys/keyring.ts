@@ -145,11 +145,13 @@ export function rotate(
 }
 
 /**
- * Revokes a key: it leaves the JWKS at once. A revoked current key is replaced by next at once
- * (tokens it signed stop verifying, which is the point). The result may lack a next (or, with
- * no next to promote, a current) key: complete it with `ensureComplete`.
+ * Revokes a key: it is never published or used again. A revoked current key is replaced by next
+ * at once (tokens it signed stop verifying, which is the point). Keys in `fresh` fill the roles
+ * the revocation left empty (see `missingRoles`) in the same version step, so a store that
+ * writes the result never publishes a keyring without a current key. Without `fresh`, the result
+ * may lack a next (or, with no next to promote, a current) key.
  */
-export function revoke(state: KeyringState, kid: string, now: number): KeyringState {
+export function revoke(state: KeyringState, kid: string, now: number, fresh: KeyEntry[] = []): KeyringState {
   const target = state.keys.find((k) => k.kid === kid);
   if (!target) throw new RotationRefused(`no key with kid ${kid}`);
   if (target.status === "revoked") throw new RotationRefused(`key ${kid} is already revoked`);
@@ -161,7 +163,9 @@ export function revoke(state: KeyringState, kid: string, now: number): KeyringSt
     if (wasSigning && k.status === "next") return { ...k, status: "current", activatedAt: now };
     return { ...k };
   });
-  return { version: state.version + 1, keys: prune(keys), updatedAt: now };
+  const revoked: KeyringState = { version: state.version + 1, keys: prune(keys), updatedAt: now };
+  if (fresh.length === 0) return revoked;
+  return { ...ensureComplete(revoked, fresh, now), version: revoked.version };
 }
 
 function prune(keys: KeyEntry[]): KeyEntry[] {

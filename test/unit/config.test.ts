@@ -10,6 +10,7 @@ describe("loadConfig", () => {
     expect(c.issuer).toBe("https://auth.example.com");
     expect(c).toMatchObject({ accessTokenTtlSeconds: 900, keySize: 2048, registrationEnabled: true, corsOrigins: [], userAudiences: ["latchkey"], userScopes: ["openid", "profile"] });
     expect(c.password).toEqual({ minLength: 15, maxLength: 256 });
+    expect(c.keyCacheSeconds).toBe(10);
   });
 
   it.each([
@@ -22,6 +23,9 @@ describe("loadConfig", () => {
     [{ LATCHKEY_REGISTRATION_ENABLED: "maybe" }, /LATCHKEY_REGISTRATION_ENABLED/],
     [{ LATCHKEY_CORS_ORIGINS: "https://app.example.com/path" }, /not an origin/],
     [{ LATCHKEY_USER_AUDIENCES: " , " }, /at least one audience/],
+    // The keyring cache is the revocation bound README promises: never above 10 s.
+    [{ LATCHKEY_KEY_CACHE_SECONDS: "11" }, /LATCHKEY_KEY_CACHE_SECONDS/],
+    [{ LATCHKEY_KEY_CACHE_SECONDS: "0" }, /LATCHKEY_KEY_CACHE_SECONDS/],
   ])("refuses %j", (override, message) => {
     expect(() => loadConfig({ ...base, ...override })).toThrow(ConfigError);
     expect(() => loadConfig({ ...base, ...override })).toThrow(message);

@@ -106,3 +106,113 @@ describe("revoke", () => {
     expect(() => revoke(revoke(base(), "n", 20), "n", 30)).toThrow(/already revoked/);
   });
 });
+
+describe("revoke (more)", () => {
+  const rotated = (): KeyringState => rotate(ensureComplete(undefined, [key("c"), key("n")], 10), key("f"), rules, 20, true);
+
+  it("revoking the previous key leaves current and next exactly as they were", () => {
+    const before = rotated();
+    expect(statuses(before)).toEqual({ c: "previous", n: "current", f: "next" });
+    const after = revoke(before, "c", 30);
+    expect(statuses(after)).toEqual({ c: "revoked", n: "current", f: "next" });
+    const pick = (s: KeyringState, kid: string) => s.keys.find((k) => k.kid === kid);
+    expect(pick(after, "n")).toEqual(pick(before, "n"));
+    expect(pick(after, "f")).toEqual(pick(before, "f"));
+    expect(missingRoles(after)).toEqual({ current: false, next: false });
+    expect(publishedKeys(after).map((k) => k.kid).sort()).toEqual(["f", "n"]);
+  });
+
+  it("with fresh keys, fills the roles it emptied in the same version step", () => {
+    const lone: KeyringState = { ...revoke(ensureComplete(undefined, [key("c"), key("n")], 10), "n", 20) };
+    expect(statuses(lone)).toEqual({ c: "current", n: "revoked" });
+    const done = revoke(lone, "c", 30, [key("x"), key("y")]);
+    expect(statuses(done)).toEqual({ c: "revoked", n: "revoked", x: "current", y: "next" });
+    expect(done.version).toBe(lone.version + 1);
+  });
+});
+
+/**
+ * Invariants over random sequences of rotate, revoke (as the store applies it: with fresh keys
+ * for the roles it empties) and ensure. Seeded, so a failure names a sequence that replays.
+ */
+describe("keyring invariants over random operation sequences", () => {
+  function mulberry32(seed: number): () => number {
+    let a = seed;
+    return () => {
+      a = (a + 0x6d2b79f5) | 0;
+      let t = Math.imul(a ^ (a >>> 15), 1 | a);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  function check(before: KeyringState | undefined, after: KeyringState, trail: string[]): void {
+    const where = `after ${trail.join(" ")}`;
+    const count = (s: string) => after.keys.filter((k) => k.status === s).length;
+    expect(count("current"), where).toBe(1); // the issuer always has exactly one signing key
+    expect(count("next"), where).toBeLessThanOrEqual(1);
+    expect(count("previous"), where).toBeLessThanOrEqual(1);
+    expect(new Set(after.keys.map((k) => k.kid)).size, where).toBe(after.keys.length);
+    const signer = after.keys.find((k) => k.status === "current")!;
+    expect(publishedKeys(after).map((k) => k.kid), where).toContain(signer.kid); // nothing signs unpublished
+    if (!before) return;
+    expect(after.version, where).toBe(before.version + 1);
+    for (const old of before.keys) {
+      const now = after.keys.find((k) => k.kid === old.kid);
+      // Retired and revoked keys are never published again (a retired key may still be revoked).
+      if (old.status === "retired") expect(["retired", "revoked"], where).toContain(now?.status ?? "retired");
+      if (old.status === "revoked") expect(now?.status ?? "revoked", where).toBe("revoked");
+    }
+    // A key that starts signing was published as next before, unless a revocation forced a fresh one
+    // because no published key was left to promote.
+    const wasSigner = before.keys.find((k) => k.kid === signer.kid);
+    if (!wasSigner) expect(trail.at(-1), where).toMatch(/^revoke/);
+  }
+
+  it.each([1, 2, 3, 42, 1234])("seed %i: at most one current and one next, nothing signs unpublished", (seed) => {
+    const random = mulberry32(seed);
+    let now = 1000;
+    let serial = 0;
+    const fresh = () => key(`k${serial++}`, now);
+    let state = ensureComplete(undefined, [fresh(), fresh()], now);
+    const trail = ["ensure"];
+    check(undefined, state, trail);
+    for (let step = 0; step < 200; step++) {
+      now += Math.floor(random() * 6000);
+      const before = state;
+      const op = random();
+      if (op < 0.45) {
+        const force = random() < 0.3;
+        try {
+          state = rotate(state, fresh(), rules, now, force);
+          trail.push(force ? "rotate!" : "rotate");
+        } catch (err) {
+          expect(err, `rotate at ${now} after ${trail.join(" ")}`).toBeInstanceOf(RotationRefused);
+          expect(force).toBe(false);
+          expect(rotationHazard(state, rules, now)).toBeDefined();
+          continue;
+        }
+      } else if (op < 0.85) {
+        const target = state.keys[Math.floor(random() * state.keys.length)]!;
+        if (target.status === "revoked") {
+          expect(() => revoke(state, target.kid, now)).toThrow(RotationRefused);
+          continue;
+        }
+        const missing = missingRoles(revoke(state, target.kid, now));
+        const keys = Array.from({ length: Number(missing.current) + Number(missing.next) }, fresh);
+        state = revoke(state, target.kid, now, keys);
+        trail.push(`revoke(${target.status})`);
+        expect(state.keys.find((k) => k.kid === target.kid)?.status ?? "revoked").toBe("revoked");
+      } else {
+        const missing = missingRoles(state);
+        const keys = Array.from({ length: Number(missing.current) + Number(missing.next) }, fresh);
+        if (keys.length === 0) continue; // ensure on a complete keyring writes nothing
+        state = ensureComplete(state, keys, now);
+        trail.push("ensure");
+      }
+      check(before, state, trail);
+    }
+    expect(trail.filter((t) => t.startsWith("rotate")).length).toBeGreaterThan(10);
+    expect(trail.filter((t) => t.startsWith("revoke")).length).toBeGreaterThan(10);
+  });
+});
