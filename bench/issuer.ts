@@ -11,20 +11,24 @@
  *   revokes the family, so each request takes an unused token from a shared pool that every
  *   response refills with its successor (one chain per login; 16 connections, 24 chains).
  * - The raw RS256 `crypto.sign` rate (callback form, thread pool, both cores) in this run.
- * - Cold start: a fresh Node process imports the bundled Lambda handler and answers its first
- *   HTTP API v2 event (target < 300 ms).
+ * - Login flood: /token (client_credentials) p50 while 64 concurrent /login requests run,
+ *   against its idle p50 (target: within 3x).
+ * - The Lambda figures (bench/lambda.ts): the handler path per invocation against a raw
+ *   signature, storage requests per token, cold start, cost per million tokens by memory size.
  *
  * Environment: BENCH_SECONDS (default 6 per scenario), BENCH_CONNECTIONS (16),
- * BENCH_COLD_STARTS (5).
+ * BENCH_COLD_STARTS (5), and bench/lambda.ts's BENCH_LAMBDA_*.
  */
-import { randomBytes } from "node:crypto";
 import { load, measure, rs256SignRate, round, verdict, type LoadRequest, type Verdict } from "./support/load.js";
 import { countsBetween, machine, startStack, stopOnSignal } from "./support/stack.js";
-import { coldStart, httpApiEvent, lambdaBundle, type ColdStartRun } from "./support/cold-start.js";
+import { lambdaFigures } from "./lambda.js";
+import { registeredUser } from "./support/users.js";
+import type { Child } from "./support/child.js";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 16);
-const COLD_STARTS = Number(process.env.BENCH_COLD_STARTS ?? 5);
+/** Concurrent /login requests in the login-flood scenario (issue 15). */
+const LOGIN_FLOOD = 64;
 const REFRESH_CHAINS = CONNECTIONS + 8;
 /** What `npm start` uses: a warm instance re-reads the keyring at most this often. */
 const KEY_CACHE_SECONDS = 5;
@@ -86,11 +90,19 @@ async function main(): Promise<void> {
     const refreshStorage = countsBetween(refreshCountsBefore, await stack.counts());
     const issued = refresh.statuses["200"] ?? 0;
 
-    // 5. Cold start of the Lambda handler module.
-    const cold = await coldStarts(stack.storageEnv, url, stack.issuer);
+    // 5. /token while /login floods the server.
+    const flood = await loginFlood(url, server);
+
+    // 6. The Lambda handler path, cold start and cost per million tokens.
+    const lambda = await lambdaFigures(stack);
 
     const targets: Record<string, Verdict> = {
-      coldStartMs: verdict(cold.jwks.medianImportAndFirstEventMs, `< 300 ms (median of ${COLD_STARTS} fresh processes: import + first HTTP API v2 event answered)`, cold.jwks.medianImportAndFirstEventMs < 300),
+      ...lambda.targets,
+      loginFloodTokenP50: verdict(
+        flood.p50Ratio,
+        `/token p50 with ${LOGIN_FLOOD} concurrent /login running <= 3x its idle p50 (${flood.idle.latencyMs.p50} ms idle, ${flood.duringFlood.latencyMs.p50} ms during)`,
+        flood.p50Ratio <= 3 && flood.tokensAllIssued,
+      ),
       jwksServedFromMemory: verdict(
         `${jwksReads} storage reads for ${jwks.requests} requests`,
         `no storage read per request (at most ${allowedReads} keyring cache refreshes in ${jwks.seconds} s with a ${KEY_CACHE_SECONDS} s cache)`,
@@ -109,7 +121,7 @@ async function main(): Promise<void> {
     };
 
     const report = {
-      bench: "latchkey issuer (issue 3): JWKS, refresh_token grant, RS256 rate, cold start",
+      bench: "latchkey issuer (issues 3 and 15): JWKS, refresh_token grant, RS256 rate, login flood; Lambda handler path, cold start, cost per million tokens",
       machine: host,
       settings: {
         loadGenerator: "autocannon (in the bench process), 127.0.0.1, pipelining 1",
@@ -141,7 +153,8 @@ async function main(): Promise<void> {
         shareOfRawSignRate: round(refresh.requestsPerSecond / rs256.signaturesPerSecond, 3),
         failures: refreshRequests.failures().slice(0, 5),
       },
-      coldStart: cold,
+      loginFlood: flood,
+      lambda: lambda.report,
       targets,
       allTargetsPass: Object.values(targets).every((t) => t.pass),
       benchSeconds: round((Date.now() - startedAt) / 1000, 1),
@@ -198,30 +211,62 @@ async function checkEtag(url: string): Promise<{ etag: string | undefined; pass:
 
 /** One user; `more(n)` logs in n times, and each login's refresh token starts a chain. */
 async function refreshTokenLogins(url: string): Promise<{ more(chains: number): Promise<string[]> }> {
-  const username = `bench-${randomBytes(6).toString("hex")}`;
-  const password = `bench ${randomBytes(18).toString("base64url")} passphrase`;
-  const post = async (path: string, body: object) => {
-    const res = await fetch(url + path, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    const json = (await res.json()) as Record<string, unknown>;
-    if (!res.ok) throw new Error(`${path} -> ${res.status} ${JSON.stringify(json)}`);
-    return json;
-  };
-  await post("/register", { username, password });
+  const user = await registeredUser(url);
   return {
     async more(chains) {
       const tokens: string[] = [];
       for (let i = 0; i < chains; i += 4) {
-        const batch = await Promise.all(
-          Array.from({ length: Math.min(4, chains - i) }, () => post("/login", { username, password })),
-        );
+        const batch = await Promise.all(Array.from({ length: Math.min(4, chains - i) }, () => user.login()));
         for (const b of batch) tokens.push(String(b.refresh_token));
       }
       return tokens;
     },
+  };
+}
+
+/**
+ * /token (client_credentials, 4 connections) idle, then again while LOGIN_FLOOD connections
+ * post correct passwords to /login (each an argon2id verify) for the whole run.
+ */
+async function loginFlood(url: string, server: Child<unknown>) {
+  const client = await server.call<{ clientId: string; clientSecret: string }>("createClient", {
+    name: "bench-login-flood",
+    scopes: ["read"],
+    audiences: ["https://api.bench.example"],
+    auth: "secret",
+  });
+  const user = await registeredUser(url);
+  const seconds = Math.max(3, Math.round(SECONDS / 2));
+  const token = {
+    url: `${url}/token`,
+    seconds,
+    connections: 4,
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: "Basic " + Buffer.from(`${client.clientId}:${client.clientSecret}`).toString("base64"),
+    },
+    body: "grant_type=client_credentials&scope=read&audience=https%3A%2F%2Fapi.bench.example",
+  };
+  const idle = await load(token);
+  const floodRun = load({
+    url: `${url}/login`,
+    seconds: seconds + 2,
+    connections: LOGIN_FLOOD,
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: user.username, password: user.password }),
+  });
+  await new Promise((r) => setTimeout(r, 1000)); // the flood is in full swing
+  const duringFlood = await load(token);
+  const logins = await floodRun;
+  return {
+    how: `${token.connections} connections on /token for ${seconds} s idle, then the same while ${LOGIN_FLOOD} connections post correct passwords to /login`,
+    idle: { requestsPerSecond: idle.requestsPerSecond, latencyMs: idle.latencyMs, statuses: idle.statuses },
+    duringFlood: { requestsPerSecond: duringFlood.requestsPerSecond, latencyMs: duringFlood.latencyMs, statuses: duringFlood.statuses },
+    logins: { requestsPerSecond: logins.requestsPerSecond, latencyMs: logins.latencyMs, statuses: logins.statuses },
+    p50Ratio: idle.latencyMs.p50 ? round(duringFlood.latencyMs.p50 / idle.latencyMs.p50, 1) : 0,
+    tokensAllIssued: (idle.statuses["200"] ?? 0) === idle.requests && (duringFlood.statuses["200"] ?? 0) === duringFlood.requests,
   };
 }
 
@@ -256,72 +301,6 @@ function refreshTokenRequests(unused: string[]): { requests: LoadRequest[]; fail
     },
   };
   return { requests: [request], failures: () => failures };
-}
-
-/** Fresh processes: the JWKS (the target) and, for reference, a client_credentials token. */
-async function coldStarts(
-  storageEnv: Record<string, string>,
-  issuerUrl: string,
-  issuer: import("./support/child.js").Child<unknown>,
-) {
-  const bundle = await lambdaBundle();
-  try {
-    const env = { ...storageEnv, LATCHKEY_ISSUER: issuerUrl };
-    const jwksRuns: ColdStartRun[] = [];
-    for (let i = 0; i < COLD_STARTS; i++) {
-      const run = await coldStart(bundle.entry, env, httpApiEvent("GET", "/.well-known/jwks.json"));
-      if (run.statusCode !== 200) throw new Error(`cold start answered ${run.statusCode}: ${run.body}`);
-      const { body: _body, ...timings } = run;
-      jwksRuns.push(timings);
-    }
-    // A first token needs the signing key from S3 too: shown for reference, not judged.
-    const client = await issuer.call<{ clientId: string; clientSecret: string }>("createClient", {
-      name: "bench-cold-start",
-      scopes: ["read"],
-      audiences: ["https://api.bench.example"],
-      auth: "secret",
-    });
-    const tokenRuns: ColdStartRun[] = [];
-    for (let i = 0; i < Math.min(3, COLD_STARTS); i++) {
-      const run = await coldStart(
-        bundle.entry,
-        env,
-        httpApiEvent("POST", "/token", {
-          headers: {
-            "content-type": "application/x-www-form-urlencoded",
-            authorization: "Basic " + Buffer.from(`${client.clientId}:${client.clientSecret}`).toString("base64"),
-          },
-          body: "grant_type=client_credentials&scope=read&audience=https%3A%2F%2Fapi.bench.example",
-        }),
-      );
-      if (run.statusCode !== 200) throw new Error(`cold start token answered ${run.statusCode}: ${run.body}`);
-      const { body: _body, ...timings } = run;
-      tokenRuns.push(timings);
-    }
-    return {
-      bundle: bundle.source,
-      jwks: summarize(jwksRuns),
-      firstTokenForReference: summarize(tokenRuns),
-    };
-  } finally {
-    await bundle.cleanup();
-  }
-}
-
-function summarize(runs: ColdStartRun[]) {
-  const median = (f: (r: ColdStartRun) => number) => {
-    const v = runs.map(f).sort((a, b) => a - b);
-    return v[Math.floor((v.length - 1) / 2)] ?? 0;
-  };
-  return {
-    medianImportAndFirstEventMs: median((r) => r.importAndFirstEventMs),
-    maxImportAndFirstEventMs: Math.max(...runs.map((r) => r.importAndFirstEventMs)),
-    medianImportMs: median((r) => r.importMs),
-    medianFirstEventMs: median((r) => r.firstEventMs),
-    medianSinceProcessStartMs: median((r) => r.sinceProcessStartMs),
-    medianWallMs: median((r) => r.wallMs),
-    runs,
-  };
 }
 
 main().catch((err: unknown) => {

@@ -43,14 +43,17 @@ export interface Child<Ready> {
 export async function startChild<Ready>(
   script: string,
   env: Record<string, string | undefined>,
-  options: { timeoutMs?: number; nodeArgs?: string[] } = {},
+  options: { timeoutMs?: number; nodeArgs?: string[]; discardStdout?: boolean } = {},
 ): Promise<Child<Ready>> {
   const timeoutMs = options.timeoutMs ?? 60_000;
   const proc = spawn(process.execPath, [...(options.nodeArgs ?? []), "--import", "tsx", script], {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     env: { ...process.env, ...env },
   });
-  proc.stdout?.pipe(process.stderr);
+  // discardStdout: the child still writes every line into a pipe, as a Lambda's stdout is (so
+  // what logging costs is measured), and this side drops them.
+  if (options.discardStdout) proc.stdout?.resume();
+  else proc.stdout?.pipe(process.stderr);
   proc.stderr?.pipe(process.stderr);
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let nextId = 1;
