@@ -88,6 +88,9 @@ const envSchema = z.object({
   /** Size limit of the caller's claim set at POST /sign (serialized JSON bytes). */
   LATCHKEY_SIGN_MAX_CLAIMS_BYTES: z.coerce.number().int().min(256).max(65536).default(4096),
 
+  /** The audience GET /validate requires when the request names none (nginx auth_request). */
+  LATCHKEY_VALIDATE_AUDIENCE: z.string().max(512).optional().transform((v) => v || undefined),
+
   /** Browser origins allowed to call the API (CORS); empty means no CORS headers at all. */
   LATCHKEY_CORS_ORIGINS: list(""),
 
@@ -122,6 +125,7 @@ export interface Config {
   assertionMaxAgeSeconds: number;
   signMaxClaimsBytes: number;
   corsOrigins: string[];
+  validateAudience: string | undefined;
   maxBodyBytes: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
 }
@@ -180,6 +184,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     assertionMaxAgeSeconds: e.LATCHKEY_ASSERTION_MAX_AGE,
     signMaxClaimsBytes: e.LATCHKEY_SIGN_MAX_CLAIMS_BYTES,
     corsOrigins: e.LATCHKEY_CORS_ORIGINS,
+    validateAudience: e.LATCHKEY_VALIDATE_AUDIENCE,
     maxBodyBytes: e.LATCHKEY_MAX_BODY_BYTES,
     logLevel: e.LATCHKEY_LOG_LEVEL,
   };

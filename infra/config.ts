@@ -29,6 +29,8 @@ export interface StackConfig {
   userAudiences: string[];
   userScopes: string[];
   corsOrigins: string[];
+  /** The audience GET /validate requires when the request names none. */
+  validateAudience: string | undefined;
   /** SNS topic notified when a rotation lands in the dead-letter queue. */
   alarmTopicArn: string | undefined;
   throttleRate: number;
@@ -76,6 +78,7 @@ export function readConfig(): StackConfig {
     userAudiences: c.getObject<string[]>("userAudiences") ?? ["latchkey"],
     userScopes: c.getObject<string[]>("userScopes") ?? ["openid", "profile"],
     corsOrigins: c.getObject<string[]>("corsOrigins") ?? [],
+    validateAudience: c.get("validateAudience") || undefined,
     alarmTopicArn: c.get("alarmTopicArn") || undefined,
     throttleRate: c.getNumber("throttleRate") ?? 200,
     throttleBurst: c.getNumber("throttleBurst") ?? 400,
@@ -123,6 +126,7 @@ export function routerEnvironment(cfg: StackConfig): Record<string, string> {
     LATCHKEY_USER_AUDIENCES: cfg.userAudiences.join(","),
     LATCHKEY_USER_SCOPES: cfg.userScopes.join(" "),
     LATCHKEY_CORS_ORIGINS: cfg.corsOrigins.join(","),
+    ...(cfg.validateAudience ? { LATCHKEY_VALIDATE_AUDIENCE: cfg.validateAudience } : {}),
     LATCHKEY_LOG_LEVEL: cfg.logLevel,
     NODE_OPTIONS: "--enable-source-maps",
   };

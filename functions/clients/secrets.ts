@@ -3,10 +3,11 @@
  * (HMAC-SHA-256 under a server-side pepper kept in S3 with SSE-KMS). High-entropy secrets need
  * no slow hash, so the token endpoint stays fast; a stolen table alone cannot test guesses.
  */
-import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHmac, randomBytes } from "node:crypto";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Config } from "../config.js";
 import type { AwsClients } from "../storage/aws.js";
+import { constantTimeIncludes } from "../security/constant-time.js";
 
 export const PEPPER_OBJECT_KEY = "secrets/client-secret-pepper";
 const SECRET_SHAPE = /^lks_[A-Za-z0-9_-]{43}$/;
@@ -62,16 +63,12 @@ export class SecretDigester {
     return createHmac("sha256", pepper).update(secret).digest("base64url");
   }
 
-  /** Constant-time check of a presented secret against stored digests. */
+  /** Constant-time check of a presented secret against stored digests (every digest is compared). */
   matches(secret: string, digests: string[], pepper: Buffer): boolean {
-    const presented = Buffer.from(this.digest(SECRET_SHAPE.test(secret) ? secret : `invalid:${secret}`, pepper));
-    let ok = false;
-    for (const d of digests) {
-      const stored = Buffer.from(d);
-      // Equal lengths always (base64url of 32 bytes); compare every digest to keep timing flat.
-      if (stored.length === presented.length && timingSafeEqual(stored, presented)) ok = true;
-    }
-    return ok && SECRET_SHAPE.test(secret);
+    const wellFormed = SECRET_SHAPE.test(secret);
+    // A malformed secret is digested and compared all the same, so its timing matches.
+    const presented = this.digest(wellFormed ? secret : `invalid:${secret}`, pepper);
+    return constantTimeIncludes(presented, digests) && wellFormed;
   }
 
   async #readPepper(): Promise<Buffer | undefined> {

@@ -50,13 +50,28 @@ function parseJson(raw: string): unknown {
 }
 
 /**
- * RFC 6749 section 3.2: parameters must not be included more than once, and parameters sent
- * without a value are treated as omitted.
+ * Reads and validates a URL's query string with the rules of a form body: a parameter given
+ * twice is a 400 (an intermediary and Latchkey must never read different values), empty means
+ * omitted.
  */
+export function readQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
+  const result = schema.safeParse(singleValued(new URL(c.req.url).searchParams));
+  if (!result.success) throw new InvalidRequest(describeIssue(result.error.issues[0]));
+  return result.data;
+}
+
 function parseForm(raw: string): Record<string, string> {
+  return singleValued(new URLSearchParams(raw));
+}
+
+/**
+ * RFC 6749 section 3.2 (and 3.1 for the query): parameters must not be included more than
+ * once, and parameters sent without a value are treated as omitted.
+ */
+function singleValued(params: URLSearchParams): Record<string, string> {
   const out: Record<string, string> = {};
   const seen = new Set<string>();
-  for (const [key, value] of new URLSearchParams(raw)) {
+  for (const [key, value] of params) {
     if (seen.has(key)) throw new InvalidRequest(`parameter ${key} is included more than once`);
     seen.add(key);
     if (value !== "") out[key] = value;

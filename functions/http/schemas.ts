@@ -80,11 +80,13 @@ export const SignResponse = z.object({
   expires_in: z.number().int(),
 });
 
-/** GET /validate query: optional requirements the token must meet. */
+/** GET /validate query: requirements the token must meet. Each parameter at most once. */
 export const ValidateQuery = z
   .object({
     scope: text(1024).optional().describe("space-delimited scopes the token must all carry"),
-    audience: text(512).optional().describe("an audience the token must be issued for"),
+    audience: text(512)
+      .optional()
+      .describe("the audience the token must be issued for; required unless the issuer sets LATCHKEY_VALIDATE_AUDIENCE"),
   })
   .strict();
 

@@ -1,24 +1,30 @@
 /**
  * Refresh tokens: opaque values carrying 256 random bits, stored only as SHA-256 digests,
  * grouped in a RefreshTokenFamily per login. Every use rotates the token; presenting a token
- * of the family that is not its current one revokes the whole family (RFC 9700 section
+ * the family issued that is not its current one revokes the whole family (RFC 9700 section
  * 4.14.2, refresh token rotation).
  *
- * A token is `lkr_<family id: 22 base64url chars><secret: 43 base64url chars>`. Carrying the
- * family id lets a refresh cost one read and one conditional write (no per-token records):
- * only holders of one of the family's tokens know its id, so a token that names the family
- * but is not the current one is a spent (or stolen) token, and the family is revoked.
+ * A token is `lkr_<family id: 22><nonce: 43><tag: 22>` (base64url). The family id lets a
+ * refresh cost one read and one conditional write (no per-token records). The tag is an
+ * HMAC-SHA-256 (truncated to 128 bits) of family id and nonce under the family's own random
+ * `tokenKey`, so the family can tell a token it issued (current or spent) from one made up
+ * around a family id that leaked: only an issued token counts as reuse at /refresh or revokes
+ * the family at /revoke (RFC 7009 section 2.2: an invalid token is ignored). A table reader
+ * learns the key but still not the current token: its nonce is random and stored only as part
+ * of a digest. Logs carry `familyRef` (a short hash), never the family id itself.
  *
- * Item (single table): `RTFAM#<familyId>` / `FAMILY`: sub, aud, scope, currentDigest, uses,
- * expiresAt, revoked, ttl. Expiry is enforced on read; DynamoDB TTL only cleans up, lazily.
+ * Item (single table): `RTFAM#<familyId>` / `FAMILY`: sub, aud, scope, tokenKey,
+ * currentDigest, uses, expiresAt, revoked, ttl. Expiry is enforced on read; DynamoDB TTL only
+ * cleans up, lazily.
  */
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, createHmac, randomBytes } from "node:crypto";
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Config } from "../config.js";
 import type { AwsClients } from "../storage/aws.js";
 import { isConditionalCheckFailed, nowSeconds } from "../storage/dynamo.js";
 import { InvalidGrant } from "../errors.js";
 import { log } from "../log.js";
+import { constantTimeEqual } from "../security/constant-time.js";
 
 export interface RefreshTokenFamily {
   familyId: string;
@@ -26,6 +32,8 @@ export interface RefreshTokenFamily {
   aud: string;
   scope: string[];
   clientId?: string;
+  /** base64url of 32 random bytes: the key of the tags on this family's tokens. */
+  tokenKey: string;
   currentDigest: string;
   uses: number;
   createdAt: number;
@@ -40,24 +48,31 @@ export interface Grant {
   clientId?: string;
 }
 
-/** `lkr_` (so secret scanners can spot them) + family id + secret. */
-const SHAPE = /^lkr_([A-Za-z0-9_-]{22})([A-Za-z0-9_-]{43})$/;
+/** `lkr_` (so secret scanners can spot them) + family id + nonce + tag. */
+const SHAPE = /^lkr_([A-Za-z0-9_-]{22})([A-Za-z0-9_-]{43})([A-Za-z0-9_-]{22})$/;
 
 export function digestOf(token: string): string {
   return createHash("sha256").update(token).digest("base64url");
+}
+
+/** What logs say instead of a family id: 12 base64url characters of its SHA-256 (72 bits). */
+export function familyRef(familyId: string): string {
+  return createHash("sha256").update(familyId).digest("base64url").slice(0, 12);
 }
 
 export class RefreshTokens {
   constructor(
     private readonly config: Config,
     private readonly aws: AwsClients,
+    private readonly now: () => number = nowSeconds,
   ) {}
 
   /** Starts a new family (at login) and returns its first refresh token. */
   async start(grant: Grant): Promise<string> {
-    const now = nowSeconds();
+    const now = this.now();
     const familyId = randomBytes(16).toString("base64url");
-    const token = newToken(familyId);
+    const tokenKey = randomBytes(32).toString("base64url");
+    const token = newToken(familyId, tokenKey);
     const expiresAt = now + this.config.refreshFamilyTtlSeconds;
     await this.aws.ddb.send(
       new PutCommand({
@@ -67,6 +82,7 @@ export class RefreshTokens {
           sk: "FAMILY",
           familyId,
           ...grant,
+          tokenKey,
           currentDigest: digestOf(token),
           uses: 0,
           createdAt: now,
@@ -89,24 +105,26 @@ export class RefreshTokens {
     /** Runs before the token is spent; throw to refuse without rotating. */
     check?: (family: RefreshTokenFamily) => void,
   ): Promise<{ token: string; family: RefreshTokenFamily }> {
-    const familyId = familyIdOf(token);
-    if (!familyId) throw new InvalidGrant("refresh token is invalid or expired");
+    const parts = partsOf(token);
+    if (!parts) throw new InvalidGrant("refresh token is invalid or expired");
+    const { familyId } = parts;
     const family = await this.#family(familyId);
-    if (!family || family.revoked || family.expiresAt <= nowSeconds()) {
+    // A made-up token around a real family id is just invalid: it must not end the session.
+    if (!family || !issuedBy(family, parts) || family.revoked || family.expiresAt <= this.now()) {
       throw new InvalidGrant("refresh token is invalid, expired or revoked");
     }
     const digest = digestOf(token);
-    if (!sameDigest(family.currentDigest, digest)) {
-      // A token of this family that is not the current one: someone holds a spent copy.
+    if (!constantTimeEqual(digest, family.currentDigest)) {
+      // A token this family issued that is not its current one: someone holds a spent copy.
       await this.#revokeFamily(familyId);
-      log.warn("refresh token reuse detected; family revoked", { familyId, sub: family.sub });
+      log.warn("refresh token reuse detected; family revoked", { familyRef: familyRef(familyId), sub: family.sub });
       throw new InvalidGrant("refresh token has already been used; the session has been revoked");
     }
     if (family.uses >= this.config.refreshMaxUses) {
       throw new InvalidGrant("refresh token family reached its maximum number of uses; log in again");
     }
     check?.(family);
-    const next = newToken(familyId);
+    const next = newToken(familyId, family.tokenKey);
     const nextDigest = digestOf(next);
     try {
       await this.aws.ddb.send(
@@ -115,7 +133,7 @@ export class RefreshTokens {
           Key: { pk: `RTFAM#${familyId}`, sk: "FAMILY" },
           UpdateExpression: "SET currentDigest = :next, uses = uses + :one",
           ConditionExpression: "currentDigest = :current AND revoked = :false AND expiresAt > :now",
-          ExpressionAttributeValues: { ":next": nextDigest, ":current": digest, ":one": 1, ":false": false, ":now": nowSeconds() },
+          ExpressionAttributeValues: { ":next": nextDigest, ":current": digest, ":one": 1, ":false": false, ":now": this.now() },
         }),
       );
     } catch (err) {
@@ -126,12 +144,16 @@ export class RefreshTokens {
     return { token: next, family: { ...family, currentDigest: nextDigest, uses: family.uses + 1 } };
   }
 
-  /** RFC 7009: revokes the family a refresh token belongs to; unknown tokens are ignored. */
+  /**
+   * RFC 7009: revokes the family a refresh token belongs to. Holding any token the family
+   * issued (current or spent) is enough to end the session; anything else is ignored.
+   */
   async revoke(token: string): Promise<boolean> {
-    const familyId = familyIdOf(token);
-    if (!familyId) return false;
-    // Holding any token of the family (current or spent) is enough to end the session.
-    return this.#revokeFamily(familyId);
+    const parts = partsOf(token);
+    if (!parts) return false;
+    const family = await this.#family(parts.familyId);
+    if (!family || !issuedBy(family, parts)) return false;
+    return this.#revokeFamily(parts.familyId);
   }
 
   async #family(familyId: string): Promise<RefreshTokenFamily | undefined> {
@@ -149,7 +171,7 @@ export class RefreshTokens {
           Key: { pk: `RTFAM#${familyId}`, sk: "FAMILY" },
           UpdateExpression: "SET revoked = :true, revokedAt = :now",
           ConditionExpression: "attribute_exists(pk)",
-          ExpressionAttributeValues: { ":true": true, ":now": nowSeconds() },
+          ExpressionAttributeValues: { ":true": true, ":now": this.now() },
         }),
       );
       return true;
@@ -160,16 +182,28 @@ export class RefreshTokens {
   }
 }
 
-function newToken(familyId: string): string {
-  return `lkr_${familyId}${randomBytes(32).toString("base64url")}`;
+interface TokenParts {
+  familyId: string;
+  nonce: string;
+  tag: string;
 }
 
-function familyIdOf(token: string): string | undefined {
-  return SHAPE.exec(token)?.[1];
+function newToken(familyId: string, tokenKey: string): string {
+  const nonce = randomBytes(32).toString("base64url");
+  return `lkr_${familyId}${nonce}${tagOf(tokenKey, familyId, nonce)}`;
 }
 
-function sameDigest(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+function tagOf(tokenKey: string, familyId: string, nonce: string): string {
+  return createHmac("sha256", Buffer.from(tokenKey, "base64url")).update(`${familyId}.${nonce}`).digest().subarray(0, 16).toString("base64url");
+}
+
+function partsOf(token: string): TokenParts | undefined {
+  const m = SHAPE.exec(token);
+  return m ? { familyId: m[1]!, nonce: m[2]!, tag: m[3]! } : undefined;
+}
+
+/** Whether this family issued the token: its tag verifies under the family's key. */
+function issuedBy(family: RefreshTokenFamily, parts: TokenParts): boolean {
+  if (typeof family.tokenKey !== "string") return false;
+  return constantTimeEqual(parts.tag, tagOf(family.tokenKey, parts.familyId, parts.nonce));
 }

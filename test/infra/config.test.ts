@@ -103,6 +103,7 @@ describe("the functions' environment", () => {
       "latchkey:userAudiences": ["https://api.example.com", "https://admin.example.com"],
       "latchkey:userScopes": ["openid", "orders:read"],
       "latchkey:logLevel": "warn",
+      "latchkey:validateAudience": "https://api.example.com",
     });
     const env = {
       ...routerEnvironment(cfg),
@@ -122,6 +123,7 @@ describe("the functions' environment", () => {
       userAudiences: ["https://api.example.com", "https://admin.example.com"],
       userScopes: ["openid", "orders:read"],
       logLevel: "warn",
+      validateAudience: "https://api.example.com",
     });
   });
 });

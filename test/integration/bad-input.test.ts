@@ -34,7 +34,7 @@ function value(rand: () => number, depth = 0): unknown {
     case 6: return "\u0000\uffff\ud800";
     case 7: return "client_credentials";
     case 8: return "refresh_token";
-    case 9: return "lkr_" + "A".repeat(65);
+    case 9: return "lkr_" + "A".repeat(87);
     case 10: return "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.";
     default: return 1e308 * 10;
   }
@@ -45,12 +45,12 @@ const TEMPLATES: Record<string, Record<string, unknown>[]> = {
   "/register": [{ username: "sweeper", password: "correct horse battery staple" }],
   "/login": [{ username: "sweeper", password: "correct horse battery staple", audience: "latchkey", scope: "openid" }],
   "/token": [
-    { grant_type: "refresh_token", refresh_token: "lkr_" + "A".repeat(65) },
+    { grant_type: "refresh_token", refresh_token: "lkr_" + "A".repeat(87) },
     { grant_type: "client_credentials", client_id: "lkc_" + "A".repeat(22), client_secret: "lks_" + "B".repeat(43), scope: "read" },
     { grant_type: "client_credentials", client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer", client_assertion: "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJ4In0.c2ln" },
   ],
-  "/refresh": [{ refresh_token: "lkr_" + "A".repeat(65) }],
-  "/revoke": [{ token: "lkr_" + "A".repeat(65), token_type_hint: "refresh_token" }, { token: "anything at all" }],
+  "/refresh": [{ refresh_token: "lkr_" + "A".repeat(87) }],
+  "/revoke": [{ token: "lkr_" + "A".repeat(87), token_type_hint: "refresh_token" }, { token: "anything at all" }],
   "/sign": [{ claims: { sub: "x", scope: "read" }, audience: "api", client_id: "lkc_" + "A".repeat(22), client_secret: "lks_" + "B".repeat(43) }],
 };
 

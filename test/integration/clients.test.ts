@@ -249,7 +249,7 @@ describe.skipIf(skipIntegration)("machine clients", () => {
       expect(ok.headers.get("x-auth-subject")).toBe(client.clientId);
       expect(ok.headers.get("x-auth-client-id")).toBe(client.clientId);
       expect(ok.headers.get("x-auth-scope")).toBe("read");
-      const scope = await fetch(`${t.url}/validate?scope=write`, { headers: bearer });
+      const scope = await fetch(`${t.url}/validate?scope=write&audience=${encodeURIComponent(API)}`, { headers: bearer });
       expect(scope.status).toBe(403);
       expect(scope.headers.get("www-authenticate")).toMatch(/insufficient_scope/);
       const aud = await fetch(`${t.url}/validate?audience=https://other.example.com`, { headers: bearer });
@@ -257,7 +257,7 @@ describe.skipIf(skipIntegration)("machine clients", () => {
       const tampered = tok.json.access_token.replace(/\.([^.]+)\./, (_m: string, p: string) => `.${p.slice(0, -2)}AA.`);
       const attempts: Record<string, string>[] = [{}, { authorization: "Bearer nope" }, { authorization: `Bearer ${tampered}` }];
       for (const headers of attempts) {
-        const res = await fetch(`${t.url}/validate`, { headers });
+        const res = await fetch(`${t.url}/validate?audience=${encodeURIComponent(API)}`, { headers });
         expect(res.status).toBe(401);
         expect(res.headers.get("www-authenticate")).toMatch(/^Bearer realm="latchkey", error="invalid_token"/);
       }

@@ -93,7 +93,7 @@ describe.skipIf(skipIntegration)("HTTP API", () => {
       expect(headers.get("cache-control")).toBe("no-store");
       expect(tokens.token_type).toBe("Bearer");
       expect(tokens.expires_in).toBe(900);
-      expect(tokens.refresh_token).toMatch(/^lkr_[A-Za-z0-9_-]{65}$/); // family id (22) + 256-bit secret (43)
+      expect(tokens.refresh_token).toMatch(/^lkr_[A-Za-z0-9_-]{87}$/); // family id (22) + 256-bit nonce (43) + tag (22)
       expect(tokens.scope).toBe("openid profile");
     });
 
@@ -201,13 +201,15 @@ describe.skipIf(skipIntegration)("HTTP API", () => {
       expect(after.json.error).toBe("invalid_grant");
     });
 
-    it("treats a token that names a family but is not its current token as reuse", async () => {
+    it("refuses a token made up around a real family id without ending the session", async () => {
       const { tokens } = await registerAndLogin();
-      const forged = tokens.refresh_token.slice(0, 4 + 22) + "B".repeat(43);
+      const forged = tokens.refresh_token.slice(0, 4 + 22) + "B".repeat(43) + "C".repeat(22);
       const res = await post(`${t.url}/refresh`, { refresh_token: forged });
       expect(res.status).toBe(400);
-      expect(res.json.error_description).toMatch(/already been used/);
-      expect((await post(`${t.url}/refresh`, { refresh_token: tokens.refresh_token })).json.error).toBe("invalid_grant");
+      expect(res.json.error).toBe("invalid_grant");
+      expect(res.json.error_description).not.toMatch(/already been used/);
+      // A leaked family id alone cannot revoke anyone's session (the family never issued that token).
+      expect((await post(`${t.url}/refresh`, { refresh_token: tokens.refresh_token })).status).toBe(200);
     });
 
     it("may narrow the scope but never widen it, and a refused request does not spend the token", async () => {
@@ -222,6 +224,7 @@ describe.skipIf(skipIntegration)("HTTP API", () => {
 
     it("rejects unknown, malformed and missing refresh tokens with invalid_grant / invalid_request", async () => {
       expect((await post(`${t.url}/refresh`, { refresh_token: "lkr_" + "A".repeat(43) })).json.error).toBe("invalid_grant");
+      expect((await post(`${t.url}/refresh`, { refresh_token: "lkr_" + "A".repeat(87) })).json.error).toBe("invalid_grant");
       expect((await post(`${t.url}/refresh`, { refresh_token: "garbage" })).json.error).toBe("invalid_grant");
       const missing = await post(`${t.url}/token`, { grant_type: "refresh_token" });
       expect(missing.status).toBe(400);
@@ -238,6 +241,13 @@ describe.skipIf(skipIntegration)("HTTP API", () => {
       const refresh = await post(`${t.url}/refresh`, { refresh_token: tokens.refresh_token });
       expect(refresh.status).toBe(400);
       expect(refresh.json.error).toBe("invalid_grant");
+    });
+
+    it("ignores a token the family never issued (a leaked family id with any secret part)", async () => {
+      const { tokens } = await registerAndLogin();
+      const forged = tokens.refresh_token.slice(0, 4 + 22 + 43) + "C".repeat(22);
+      expect((await post(`${t.url}/revoke`, { token: forged })).status).toBe(200);
+      expect((await post(`${t.url}/refresh`, { refresh_token: tokens.refresh_token })).status).toBe(200);
     });
 
     it("answers 200 for unknown tokens and access tokens", async () => {

@@ -82,7 +82,7 @@ describe.skipIf(skipIntegration)("local mode (npm start) and the admin CLI", () 
     expect(created.client_secret).toMatch(/^lks_/);
     const token = await cli("token", "--client-id", created.client_id, "--client-secret", created.client_secret, "--scope", "read");
     expect(token.token_type).toBe("Bearer");
-    const check = await fetch(`${url}/validate?scope=read`, { headers: { authorization: `Bearer ${token.access_token}` } });
+    const check = await fetch(`${url}/validate?scope=read&audience=${encodeURIComponent("https://api.example.com")}`, { headers: { authorization: `Bearer ${token.access_token}` } });
     expect(check.status).toBe(200);
     // The secret is never shown again.
     expect(JSON.stringify(await cli("clients", "show", created.client_id))).not.toContain(created.client_secret);

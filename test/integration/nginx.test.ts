@@ -24,17 +24,22 @@ describe.skipIf(skipIntegration || !hasNginx)("nginx auth_request with GET /vali
   let dir: string;
   let base: string;
   let token: string;
+  let otherApiToken: string;
 
   beforeAll(async () => {
     t = await startTestIssuer();
-    const { client, clientSecret } = await t.issuer.clients.create({ name: "nginx-test", scopes: ["orders:read", "orders:write"], audiences: ["orders"] });
+    const { client, clientSecret } = await t.issuer.clients.create({ name: "nginx-test", scopes: ["orders:read", "orders:write"], audiences: ["orders", "billing"] });
     const basic = Buffer.from(`${client.clientId}:${clientSecret}`).toString("base64");
-    const res = await fetch(`${t.url}/token`, {
-      method: "POST",
-      headers: { authorization: `Basic ${basic}`, "content-type": "application/x-www-form-urlencoded" },
-      body: "grant_type=client_credentials&scope=orders:read",
-    });
-    token = ((await res.json()) as { access_token: string }).access_token;
+    const tokenFor = async (audience: string) => {
+      const res = await fetch(`${t.url}/token`, {
+        method: "POST",
+        headers: { authorization: `Basic ${basic}`, "content-type": "application/x-www-form-urlencoded" },
+        body: `grant_type=client_credentials&scope=orders:read&audience=${audience}`,
+      });
+      return ((await res.json()) as { access_token: string }).access_token;
+    };
+    token = await tokenFor("orders");
+    otherApiToken = await tokenFor("billing");
 
     // The dummy upstream echoes the identity headers nginx passed on.
     upstream = createServer((req, res) => {
@@ -48,7 +53,8 @@ describe.skipIf(skipIntegration || !hasNginx)("nginx auth_request with GET /vali
     const example = (await readFile(join(import.meta.dirname, "../nginx/latchkey-auth.conf"), "utf8"))
       .replaceAll("LATCHKEY_URL", t.url)
       .replaceAll("UPSTREAM_URL", upstreamUrl)
-      .replaceAll("REQUIRED_SCOPE", "orders:read");
+      .replaceAll("REQUIRED_SCOPE", "orders:read")
+      .replaceAll("REQUIRED_AUDIENCE", "orders");
     const port = await freePort();
     await writeFile(
       join(dir, "nginx.conf"),
@@ -103,6 +109,11 @@ http {
       expect(res.status).toBe(401);
       expect(res.headers.get("www-authenticate")).toMatch(/^Bearer/);
     }
+  });
+
+  it("refuses a token minted for another API with 403 (the example passes the audience)", async () => {
+    const res = await fetch(`${base}/api/orders`, { headers: { authorization: `Bearer ${otherApiToken}` } });
+    expect(res.status).toBe(403);
   });
 
   it("ignores identity headers forged by the client", async () => {

@@ -18,7 +18,7 @@ describe.skipIf(skipIntegration)("storage outage", () => {
   it.each([
     ["/register", { username: "outage-user", password: GOOD_PASSWORD }],
     ["/login", { username: "outage-user", password: GOOD_PASSWORD }],
-    ["/refresh", { refresh_token: "lkr_" + "A".repeat(22) + "B".repeat(43) }],
+    ["/refresh", { refresh_token: "lkr_" + "A".repeat(22) + "B".repeat(43) + "C".repeat(22) }],
     ["/token", { grant_type: "client_credentials", client_id: "lkc_" + "A".repeat(22), client_secret: "lks_" + "B".repeat(43) }],
   ])("POST %s answers 503 temporarily_unavailable", async (path, body) => {
     const res = await post(`${server.url}${path}`, body);

@@ -2,7 +2,11 @@
  * GET /validate, for nginx `auth_request`: checks `Authorization: Bearer <token>` against this
  * issuer's published keys and answers 200 with identity headers (X-Auth-Subject,
  * X-Auth-Client-Id, X-Auth-Scope), 401 with WWW-Authenticate (RFC 6750 section 3), or 403
- * insufficient_scope when `?scope=` / `?audience=` requirements are not met.
+ * insufficient_scope when the `scope` / audience requirements are not met.
+ *
+ * An audience is always required (RFC 9068 section 4: a resource server must check that the
+ * token was issued for it): `?audience=` or the operator's LATCHKEY_VALIDATE_AUDIENCE; with
+ * neither, 400. Without it, a token minted for any other API would pass.
  */
 import type { Hono } from "hono";
 import { createLocalJWKSet, jwtVerify, type JWTPayload } from "jose";
@@ -10,6 +14,7 @@ import type { Issuer } from "../../issuer.js";
 import type { AppEnv } from "../env.js";
 import { InsufficientScope, InvalidRequest, InvalidToken } from "../../errors.js";
 import { parseScope } from "../../tokens/scopes.js";
+import { readQuery } from "../body.js";
 import { ValidateQuery } from "../schemas.js";
 
 export function validateRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
@@ -21,8 +26,9 @@ export function validateRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   };
 
   app.get("/validate", async (c) => {
-    const query = ValidateQuery.safeParse(c.req.query());
-    if (!query.success) throw new InvalidRequest("query parameters are scope and audience only");
+    const query = readQuery(c, ValidateQuery);
+    const audience = query.audience ?? issuer.config.validateAudience;
+    if (!audience) throw new InvalidRequest("audience is required: pass ?audience= or configure LATCHKEY_VALIDATE_AUDIENCE");
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)\s*$/i.exec(header);
     if (!match) throw new InvalidToken("a bearer token is required");
@@ -38,17 +44,18 @@ export function validateRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     } catch (err) {
       throw new InvalidToken((err as { code?: string }).code === "ERR_JWT_EXPIRED" ? "the token has expired" : "the token is invalid");
     }
+    // Whole scope tokens (RFC 6749 section 3.3): `read` never satisfies `rea`.
     const granted = typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : [];
-    const required = parseScope(query.data.scope) ?? [];
+    const required = parseScope(query.scope) ?? [];
     const missing = required.filter((s) => !granted.includes(s));
     if (missing.length) throw new InsufficientScope(`the token lacks scope ${missing.join(" ")}`, required.join(" "));
     const audiences = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-    if (query.data.audience && !audiences.includes(query.data.audience)) {
-      throw new InsufficientScope(`the token is not issued for ${query.data.audience}`, required.join(" "));
+    if (!audiences.includes(audience)) {
+      throw new InsufficientScope("the token is not issued for this audience", required.join(" "));
     }
-    c.header("X-Auth-Subject", payload.sub!);
-    if (typeof payload.client_id === "string") c.header("X-Auth-Client-Id", payload.client_id);
-    c.header("X-Auth-Scope", granted.join(" "));
+    c.header("X-Auth-Subject", headerSafe(payload.sub!));
+    if (typeof payload.client_id === "string") c.header("X-Auth-Client-Id", headerSafe(payload.client_id));
+    c.header("X-Auth-Scope", granted.map(headerSafe).join(" "));
     c.header("Cache-Control", "no-store");
     return c.json({
       active: true,
@@ -59,4 +66,16 @@ export function validateRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
       exp: payload.exp,
     });
   });
+}
+
+/**
+ * An identity value as a header can carry it: `%` and every character outside visible ASCII
+ * (space, CR, LF, NUL, anything non-ASCII) become RFC 3986 percent-encoded UTF-8 bytes, so
+ * `decodeURIComponent` gives the claim back; ordinary ids pass through unchanged. (A lone
+ * surrogate, which has no UTF-8 form, is encoded as U+FFFD.)
+ */
+export function headerSafe(value: string): string {
+  return value.replace(/[^\x21-\x24\x26-\x7E]/gu, (ch) =>
+    [...Buffer.from(ch, "utf8")].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join(""),
+  );
 }
