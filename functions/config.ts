@@ -58,6 +58,10 @@ const envSchema = z.object({
   LATCHKEY_PASSWORD_MAX_LENGTH: z.coerce.number().int().min(64).max(4096).default(256),
   LATCHKEY_LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
   LATCHKEY_LOGIN_LOCKOUT_SECONDS: seconds(900),
+  /** argon2id hashes running at once per process (they share libuv's pool with RSA signing). */
+  LATCHKEY_PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Password checks waiting for a hashing slot; beyond this they get 503 with Retry-After. */
+  LATCHKEY_PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(10000).default(32),
 
   /** Audiences a user may request at /login; the first is the default. */
   LATCHKEY_USER_AUDIENCES: list("latchkey"),
@@ -114,6 +118,7 @@ export interface Config {
   registrationEnabled: boolean;
   password: { minLength: number; maxLength: number };
   loginThrottle: { maxFailures: number; lockoutSeconds: number };
+  passwordHashing: { concurrency: number; queue: number };
   userAudiences: string[];
   userScopes: string[];
   keySize: number;
@@ -173,6 +178,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     registrationEnabled: e.LATCHKEY_REGISTRATION_ENABLED,
     password: { minLength: e.LATCHKEY_PASSWORD_MIN_LENGTH, maxLength: e.LATCHKEY_PASSWORD_MAX_LENGTH },
     loginThrottle: { maxFailures: e.LATCHKEY_LOGIN_MAX_FAILURES, lockoutSeconds: e.LATCHKEY_LOGIN_LOCKOUT_SECONDS },
+    passwordHashing: { concurrency: e.LATCHKEY_PASSWORD_HASH_CONCURRENCY, queue: e.LATCHKEY_PASSWORD_HASH_QUEUE },
     userAudiences: e.LATCHKEY_USER_AUDIENCES,
     userScopes: e.LATCHKEY_USER_SCOPES,
     keySize: e.LATCHKEY_KEY_SIZE,

@@ -1,10 +1,10 @@
 /**
  * People: registration and password login. Passwords are hashed with argon2id at OWASP's
- * parameters (m=19456 KiB, t=2, p=1). Unknown users are verified against a dummy hash so an
+ * parameters (m=19456 KiB, t=2, p=1), through a per-process admission gate (see
+ * password-hashing.ts) so password traffic cannot starve token signing. Unknown users are verified against a dummy hash so an
  * unknown username and a wrong password cost the same time and give the same answer.
  */
 import { randomUUID } from "node:crypto";
-import argon2 from "argon2";
 import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { Config } from "../config.js";
 import type { AwsClients } from "../storage/aws.js";
@@ -14,7 +14,7 @@ import { checkPassword } from "./password-policy.js";
 import { normalizeUsername, type Username } from "./usernames.js";
 import type { LoginThrottle } from "./login-throttle.js";
 
-export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;
+import { PasswordHashing } from "./password-hashing.js";
 
 export interface User {
   sub: string;
@@ -23,18 +23,21 @@ export interface User {
 
 export class Users {
   #dummyHash: Promise<string> | undefined;
+  readonly hashing: PasswordHashing;
 
   constructor(
     private readonly config: Config,
     private readonly aws: AwsClients,
     private readonly throttle: LoginThrottle,
-  ) {}
+  ) {
+    this.hashing = new PasswordHashing(config.passwordHashing);
+  }
 
   /** Creates a user; 400 for a broken rule, 409 when the (case-insensitive) name is taken. */
   async register(rawUsername: string, password: string): Promise<User> {
     const username = normalizeUsername(rawUsername);
     checkPassword(password, username.display, this.config.password);
-    const hash = await argon2.hash(password.normalize("NFKC"), ARGON2_OPTIONS);
+    const hash = await this.hashing.hash(password.normalize("NFKC"));
     const user: User = { sub: randomUUID(), username: username.display };
     try {
       await this.aws.ddb.send(
@@ -69,7 +72,7 @@ export class Users {
         ).Item
       : undefined;
     const hash = (item?.passwordHash as string | undefined) ?? (await this.dummyHash());
-    const ok = await argon2.verify(hash, password.normalize("NFKC")).catch(() => false);
+    const ok = await this.hashing.verify(hash, password.normalize("NFKC"));
     if (!item || !ok) {
       await this.throttle.recordFailure(throttleKey);
       throw new InvalidCredentials();
@@ -80,7 +83,10 @@ export class Users {
 
   /** A real argon2id hash of a random password, made once per instance. */
   dummyHash(): Promise<string> {
-    this.#dummyHash ??= argon2.hash(randomUUID() + randomUUID(), ARGON2_OPTIONS);
+    if (!this.#dummyHash) {
+      this.#dummyHash = this.hashing.hash(randomUUID() + randomUUID());
+      this.#dummyHash.catch(() => (this.#dummyHash = undefined)); // a 503 now must not poison later logins
+    }
     return this.#dummyHash;
   }
 }

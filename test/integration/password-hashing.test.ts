@@ -1,0 +1,99 @@
+/**
+ * argon2 work is admitted through a small per-process gate, so a flood of password requests
+ * cannot starve token signing (both use libuv's thread pool). Pinned by counts and ordering,
+ * never by timing thresholds.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PasswordHashing } from "../../functions/users/password-hashing.js";
+import { TemporarilyUnavailable } from "../../functions/errors.js";
+import { post, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
+
+describe("PasswordHashing admission", () => {
+  it("runs at most `concurrency` at once, queues up to `queue`, refuses the rest with 503 + Retry-After", async () => {
+    const gate = new PasswordHashing({ concurrency: 2, queue: 3 });
+    let running = 0;
+    let peak = 0;
+    const releases: (() => void)[] = [];
+    const work = () =>
+      new Promise<string>((resolve) => {
+        running++;
+        peak = Math.max(peak, running);
+        releases.push(() => {
+          running--;
+          resolve("done");
+        });
+      });
+    const results = Array.from({ length: 8 }, () => gate.admit(work).then((v) => v, (e: unknown) => e));
+    await new Promise((r) => setImmediate(r));
+    expect(running).toBe(2); // two slots busy, three waiting, three refused at once
+    const refused = await Promise.all(results.slice(5));
+    for (const err of refused) {
+      expect(err).toBeInstanceOf(TemporarilyUnavailable);
+      expect((err as TemporarilyUnavailable).status).toBe(503);
+      expect(Number((err as TemporarilyUnavailable).headers["Retry-After"])).toBeGreaterThan(0);
+    }
+    // Release slot by slot: each release admits exactly one waiter.
+    while (releases.length) {
+      releases.shift()!();
+      await new Promise((r) => setImmediate(r));
+      expect(running).toBeLessThanOrEqual(2);
+    }
+    expect(await Promise.all(results.slice(0, 5))).toEqual(["done", "done", "done", "done", "done"]);
+    expect(peak).toBe(2);
+    // Slots are all free again: a new call runs at once.
+    await expect(gate.admit(async () => "again")).resolves.toBe("again");
+  });
+
+  it("a failing hash frees its slot", async () => {
+    const gate = new PasswordHashing({ concurrency: 1, queue: 0 });
+    await expect(gate.admit(() => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    await expect(gate.admit(async () => "next")).resolves.toBe("next");
+  });
+});
+
+describe.skipIf(skipIntegration)("password floods do not starve machine tokens", () => {
+  let t: TestIssuer;
+  let basic: string;
+  beforeAll(async () => {
+    t = await startTestIssuer({ LATCHKEY_PASSWORD_HASH_CONCURRENCY: "1", LATCHKEY_PASSWORD_HASH_QUEUE: "3" });
+    const { client, clientSecret } = await t.issuer.clients.create({ name: "flood-test", scopes: ["read"], audiences: ["https://api.example.com"] });
+    basic = `Basic ${Buffer.from(`${client.clientId}:${clientSecret}`).toString("base64")}`;
+    await t.issuer.users.dummyHash(); // the per-instance dummy hash exists before the flood
+  });
+  afterAll(() => t?.close());
+
+  it("while many /login run, /token answers before the admitted logins finish, and the overflow gets 503 + Retry-After", async () => {
+    const finished: string[] = [];
+    // Distinct unknown usernames: every login costs one argon2 verification and no lockout interferes.
+    const logins = Array.from({ length: 12 }, () =>
+      post(`${t.url}/login`, { username: uniqueName("flood"), password: "not the password at all" }).then((res) => {
+        finished.push(`login:${res.status}`);
+        return res;
+      }),
+    );
+    const token = fetch(`${t.url}/token`, {
+      method: "POST",
+      headers: { authorization: basic, "content-type": "application/x-www-form-urlencoded" },
+      body: "grant_type=client_credentials",
+    }).then((res) => {
+      finished.push("token");
+      return res;
+    });
+    const [results, tokenRes] = await Promise.all([Promise.all(logins), token]);
+    expect(tokenRes.status).toBe(200);
+
+    const statuses = results.map((r) => r.status);
+    expect(statuses.every((s) => s === 401 || s === 503), statuses.join(",")).toBe(true);
+    const refused = results.filter((r) => r.status === 503);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) {
+      expect(r.json.error).toBe("temporarily_unavailable");
+      expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
+    }
+    // At most 1 running + 3 queued at any moment; the admitted ones ran one after another, and
+    // the token was issued before the last of them finished.
+    const evaluated = finished.filter((e) => e === "login:401").length;
+    expect(evaluated).toBeGreaterThanOrEqual(2);
+    expect(finished.indexOf("token")).toBeLessThan(finished.lastIndexOf("login:401"));
+  });
+});
