@@ -1,7 +1,14 @@
 /**
  * private_key_jwt client authentication (RFC 7523 section 3, RFC 7521 section 4.2, OIDC Core
- * section 9): a JWT signed with the client's key, iss = sub = client_id, aud = the token
- * endpoint or the issuer, a short exp, and a jti that can be used once.
+ * section 9): a JWT signed with the client's key, iss = sub = client_id, a short exp, and a jti
+ * that can be used once.
+ *
+ * Audience, per draft-ietf-oauth-rfc7523bis (which updates RFC 7523 section 3 after the
+ * audience-injection attacks): `aud` must be a single JSON string, not an array, and must be
+ * exactly this issuer's identifier or its token endpoint URL (simple string comparison, RFC 3986
+ * section 6.2.1). An assertion minted for another endpoint or another server, or one that lists
+ * several audiences, could have been obtained by that other party and is refused. An `iat` later
+ * than now plus the clock skew is refused too: nothing honest is issued in the future.
  */
 import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import {
@@ -49,7 +56,7 @@ export class AssertionVerifier {
       ({ payload } = await jwtVerify(assertion, keys, {
         issuer: client.clientId,
         subject: client.clientId,
-        audience: [`${iss}/token`, iss, `${iss}/sign`],
+        audience: [iss, `${iss}/token`],
         algorithms: ASSERTION_ALGORITHMS,
         clockTolerance: CLOCK_SKEW,
         requiredClaims: ["exp", "jti"],
@@ -57,7 +64,13 @@ export class AssertionVerifier {
     } catch (err) {
       throw new InvalidClient(`client assertion rejected: ${describe(err)}`);
     }
+    if (typeof payload.aud !== "string") {
+      throw new InvalidClient("client assertion aud must be one string: the issuer identifier or the token endpoint");
+    }
     const now = nowSeconds();
+    if (payload.iat !== undefined && payload.iat > now + CLOCK_SKEW) {
+      throw new InvalidClient("client assertion iat is in the future");
+    }
     const exp = payload.exp!;
     if (exp - now > this.config.assertionMaxAgeSeconds) {
       throw new InvalidClient(`client assertion must expire within ${this.config.assertionMaxAgeSeconds}s`);
