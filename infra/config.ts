@@ -10,6 +10,8 @@ export interface ServiceClientConfig {
   audiences?: string[];
   accessTokenTtl?: number;
   maySign?: boolean;
+  /** Authorization claims it may set at /sign (roles, groups, ...). */
+  signClaims?: string[];
 }
 
 export interface StackConfig {

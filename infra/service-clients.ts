@@ -38,6 +38,7 @@ export class ServiceClients extends pulumi.ComponentResource {
         scopes: sc.scopes ?? [],
         audiences: sc.audiences ?? [],
         maySign: sc.maySign ?? false,
+        signClaims: sc.signClaims ?? [],
         ...(sc.accessTokenTtl !== undefined ? { accessTokenTtl: sc.accessTokenTtl } : {}),
         secretId: args.secrets[i]!.arn,
       };

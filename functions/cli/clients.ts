@@ -29,6 +29,7 @@ export const clients = {
         "jwks-uri": { type: "string", value: "URL", help: "where to fetch its public keys for private_key_jwt" },
         ttl: { type: "string", value: "SECONDS", help: "its access-token lifetime" },
         "may-sign": { type: "boolean", help: "allow POST /sign" },
+        "sign-claims": { type: "string", value: "roles,groups", help: "authorization claims it may set at /sign (none by default)" },
       },
       async run(_args, f) {
         if (!f.name) throw new UsageError("clients create needs --name");
@@ -43,6 +44,7 @@ export const clients = {
           ...(f["jwks-uri"] ? { jwksUri: String(f["jwks-uri"]) } : {}),
           ...(f.ttl !== undefined ? { accessTokenTtl: positiveInt(f.ttl, "--ttl") } : {}),
           maySign: Boolean(f["may-sign"]),
+          signClaims: splitList(f["sign-claims"]),
         };
         // What the store refuses here is a flag value (a scope, an audience, the ttl): a usage error.
         const { client, clientSecret } = await failOnOAuthError(() => openIssuer(f).clients.create(input), UsageError);

@@ -15,6 +15,7 @@ import type { AwsClients } from "../storage/aws.js";
 import { isConditionalCheckFailed, nowSeconds } from "../storage/dynamo.js";
 import { InvalidRequest } from "../errors.js";
 import { newClientSecret, SecretDigester } from "./secrets.js";
+import { checkSignClaimsRegistration } from "../tokens/sign-claims.js";
 
 export type ClientAuth = "secret" | "private_key_jwt" | "both";
 
@@ -37,6 +38,8 @@ export interface Client {
   /** Access-token lifetime in seconds (capped by the issuer's maximum). */
   accessTokenTtl: number;
   maySign: boolean;
+  /** Authorization claims (roles, groups, ...) it may set at /sign; absent in older records = none. */
+  signClaims?: string[];
   enabled: boolean;
   createdAt: number;
   updatedAt: number;
@@ -51,6 +54,7 @@ export interface NewClient {
   jwksUri?: string;
   accessTokenTtl?: number;
   maySign?: boolean;
+  signClaims?: string[];
 }
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -88,6 +92,7 @@ export class Clients {
       audiences: [...new Set(input.audiences ?? [])],
       accessTokenTtl: Math.min(input.accessTokenTtl ?? this.config.accessTokenTtlSeconds, this.config.maxAccessTokenTtlSeconds),
       maySign: input.maySign ?? false,
+      signClaims: [...new Set(input.signClaims ?? [])],
       enabled: true,
       createdAt: now,
       updatedAt: now,
@@ -167,7 +172,7 @@ export class Clients {
   /** Changes what a client may ask for (declarative clients converge on their stack config). */
   async configure(
     clientId: string,
-    change: Pick<NewClient, "scopes" | "audiences" | "accessTokenTtl" | "maySign">,
+    change: Pick<NewClient, "scopes" | "audiences" | "accessTokenTtl" | "maySign" | "signClaims">,
   ): Promise<Client> {
     const client = await this.read(clientId);
     if (!client) throw new InvalidRequest(`no client ${clientId}`);
@@ -177,6 +182,7 @@ export class Clients {
       ...(change.audiences ? { audiences: [...new Set(change.audiences)] } : {}),
       ...(change.accessTokenTtl !== undefined ? { accessTokenTtl: change.accessTokenTtl } : {}),
       ...(change.maySign !== undefined ? { maySign: change.maySign } : {}),
+      ...(change.signClaims ? { signClaims: [...new Set(change.signClaims)] } : {}),
     });
   }
 
@@ -233,6 +239,7 @@ function validateNewClient(input: NewClient, auth: ClientAuth, config: Config): 
     throw new InvalidRequest("name must be 1-128 printable characters");
   }
   if (!["secret", "private_key_jwt", "both"].includes(auth)) throw new InvalidRequest("auth must be secret, private_key_jwt or both");
+  checkSignClaimsRegistration(input.signClaims ?? []);
   for (const s of input.scopes ?? []) if (!SCOPE_TOKEN.test(s)) throw new InvalidRequest(`invalid scope ${JSON.stringify(s)}`);
   for (const a of input.audiences ?? []) {
     if (!a || a.length > 512 || /\s/.test(a)) throw new InvalidRequest(`invalid audience ${JSON.stringify(a)}`);

@@ -21,6 +21,8 @@ export const DeclaredClient = z
     audiences: z.array(z.string()).default([]),
     accessTokenTtl: z.number().int().positive().optional(),
     maySign: z.boolean().default(false),
+    /** Authorization claims it may set at /sign (tokens/sign-claims.ts). */
+    signClaims: z.array(z.string()).default([]),
     /** Secrets Manager secret (ARN or name) that receives `{client_id, client_secret, ...}`. */
     secretId: z.string().min(1),
   })
@@ -42,6 +44,7 @@ export async function ensureDeclaredClient(issuer: Issuer, input: unknown): Prom
     scopes: declared.scopes,
     audiences: declared.audiences,
     maySign: declared.maySign,
+    signClaims: declared.signClaims,
     ...(declared.accessTokenTtl !== undefined ? { accessTokenTtl: declared.accessTokenTtl } : {}),
   };
 

@@ -46,7 +46,23 @@ function parseJson(raw: string): unknown {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new InvalidRequest("request body must be a JSON object");
   }
+  if (nestedDeeperThan(value, MAX_JSON_DEPTH)) throw new InvalidRequest(`request body is nested deeper than ${MAX_JSON_DEPTH} levels`);
   return value;
+}
+
+/** Objects and arrays inside objects and arrays, counting the body itself as level 1. */
+export const MAX_JSON_DEPTH = 32;
+
+/** Walks without recursion, so no depth can exhaust the stack (later steps do recurse). */
+function nestedDeeperThan(root: object, max: number): boolean {
+  const pending: [unknown, number][] = [[root, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [value, depth] = next;
+    if (typeof value !== "object" || value === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(value)) pending.push([child, depth + 1]);
+  }
+  return false;
 }
 
 /**

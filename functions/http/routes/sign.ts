@@ -1,8 +1,9 @@
 /**
  * POST /sign: mint a token with caller-chosen claims, for clients granted it. Registered
- * claims (iss, iat, exp, nbf, jti) and client_id stay server-set; sub defaults to the client;
- * audience and lifetime stay within the client's grant; scope stays within its allow-list;
- * the claim set has a size limit. Useful to exchange an upstream identity for a token an
+ * claims (iss, iat, exp, nbf, jti) and client_id stay server-set; authorization claims only
+ * when registered (tokens/sign-claims.ts); sub defaults to the client; audience and lifetime
+ * stay within the client's grant; scope stays within its allow-list; the claim set has a size
+ * limit. Useful to exchange an upstream identity for a token an
  * API Gateway JWT authorizer accepts.
  */
 import type { Hono } from "hono";
@@ -11,11 +12,10 @@ import type { AppEnv } from "../env.js";
 import { AccessDenied, InvalidRequest } from "../../errors.js";
 import { issueAccessToken } from "../../tokens/access-token.js";
 import { grantAudience, grantScopes, parseScope } from "../../tokens/scopes.js";
+import { checkSignableClaims } from "../../tokens/sign-claims.js";
 import { readBody } from "../body.js";
 import { SignRequest } from "../schemas.js";
 import { noStore } from "../responses.js";
-
-const SERVER_SET = ["iss", "iat", "exp", "nbf", "jti", "client_id", "aud"];
 
 export function signRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   const { config } = issuer;
@@ -24,8 +24,7 @@ export function signRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     const { client } = await issuer.clientAuth.authenticate({ authorization: c.req.header("authorization"), ...body });
     if (!client.maySign) throw new AccessDenied("this client is not allowed to use /sign");
     const claims = body.claims;
-    const fixed = SERVER_SET.filter((k) => Object.hasOwn(claims, k));
-    if (fixed.length) throw new InvalidRequest(`claims ${fixed.join(", ")} are set by the server (use audience for aud)`);
+    checkSignableClaims(claims, client.signClaims);
     if (Buffer.byteLength(JSON.stringify(claims)) > config.signMaxClaimsBytes) {
       throw new InvalidRequest(`claims exceed ${config.signMaxClaimsBytes} bytes`);
     }
