@@ -3,10 +3,9 @@
  * `.latchkey/local.json`), or a deployed stack named by flags or environment variables
  * (LATCHKEY_TABLE, LATCHKEY_KEY_BUCKET, AWS_REGION, LATCHKEY_ISSUER).
  */
-import { existsSync, readFileSync } from "node:fs";
 import { loadConfig, type Config } from "../config.js";
 import { createIssuer, type Issuer } from "../issuer.js";
-import { LOCAL_STATE_FILE } from "../local/state.js";
+import { isRunning, LOCAL_STATE_FILE, readLocalState } from "../local/state.js";
 import { CommandFailed, UsageError, type FlagSpec } from "./command-line.js";
 
 export { CommandFailed, UsageError };
@@ -26,15 +25,16 @@ export interface TargetFlags {
   issuer?: string | undefined;
 }
 
-export function resolveConfig(flags: TargetFlags, env: Record<string, string | undefined> = process.env): { config: Config; target: string } {
+export function resolveConfig(flags: TargetFlags, env: Record<string, string | undefined> = process.env): { config: Config; target: string; credentials?: Record<string, string> } {
   const explicit = flags.table || flags.bucket || env.LATCHKEY_TABLE;
   let base: Record<string, string | undefined> = { ...env };
   let target = "environment";
-  if (!explicit && existsSync(LOCAL_STATE_FILE)) {
-    const local = JSON.parse(readFileSync(LOCAL_STATE_FILE, "utf8")) as { pid: number; env: Record<string, string> };
-    if (!isAlive(local.pid)) {
+  const local = explicit ? undefined : readLocalState();
+  if (local) {
+    if (!isRunning(local.pid)) {
       throw new CommandFailed(`${LOCAL_STATE_FILE} names a local instance (pid ${local.pid}) that is not running; start it with npm start`);
     }
+    if (!local.env) throw new CommandFailed(`the local instance ${local.issuer} (pid ${local.pid}) is still starting; try again in a moment`);
     base = { ...env, ...local.env };
     target = `local instance ${local.env.LATCHKEY_ISSUER}`;
   }
@@ -55,19 +55,17 @@ export function resolveConfig(flags: TargetFlags, env: Record<string, string | u
   merged.LATCHKEY_ISSUER ??= "https://issuer.invalid";
   // stdout carries the command's JSON; keep routine logs out of it.
   merged.LATCHKEY_LOG_LEVEL ??= "warn";
-  return { config: loadConfig(merged), target };
+  const credentials =
+    local?.env?.AWS_ACCESS_KEY_ID && local.env.AWS_SECRET_ACCESS_KEY
+      ? { AWS_ACCESS_KEY_ID: local.env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: local.env.AWS_SECRET_ACCESS_KEY }
+      : undefined;
+  return { config: loadConfig(merged), target, ...(credentials ? { credentials } : {}) };
 }
 
 export function openIssuer(flags: TargetFlags | Record<string, string | boolean | undefined>): Issuer & { target: string } {
-  const { config, target } = resolveConfig(flags as TargetFlags);
+  const { config, target, credentials } = resolveConfig(flags as TargetFlags);
+  // The local instance's emulators accept only its own credentials (AWS clients read them
+  // from the environment); this process acts on that one target only.
+  if (credentials) Object.assign(process.env, credentials);
   return { ...createIssuer(config), target };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

@@ -5,8 +5,7 @@
  * @example
  *   npx latchkey token --client-id lkc_... --client-secret lks_... --scope invoices:read
  */
-import { existsSync, readFileSync } from "node:fs";
-import { LOCAL_STATE_FILE } from "../local/state.js";
+import { readLocalState } from "../local/state.js";
 import type { Area, Notes } from "./command-line.js";
 import { CommandFailed, UsageError } from "./context.js";
 
@@ -73,6 +72,5 @@ async function fetchToken(f: Flags, notes: Notes): Promise<unknown> {
 }
 
 function localIssuer(): string | undefined {
-  if (!existsSync(LOCAL_STATE_FILE)) return undefined;
-  return (JSON.parse(readFileSync(LOCAL_STATE_FILE, "utf8")) as { issuer?: string }).issuer;
+  return readLocalState()?.issuer;
 }
