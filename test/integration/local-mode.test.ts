@@ -100,7 +100,8 @@ describe.skipIf(skipIntegration)("local mode (npm start) and the admin CLI", () 
   }, 60_000);
 
   afterAll(async () => {
-    local?.child.kill("SIGTERM");
+    // Also the server itself, should a failed test have left it behind.
+    for (const pid of local?.child.pid ? [local.child.pid, ...descendants(local.child.pid)] : []) process.kill(pid, "SIGKILL");
     for (const d of [dir, ...otherDirs]) if (d) await rm(d, { recursive: true, force: true });
   });
 
