@@ -101,7 +101,7 @@ describe.skipIf(skipIntegration)("local mode (npm start) and the admin CLI", () 
 
   afterAll(async () => {
     // Also the server itself, should a failed test have left it behind.
-    for (const pid of local?.child.pid ? [local.child.pid, ...descendants(local.child.pid)] : []) process.kill(pid, "SIGKILL");
+    for (const pid of local?.child.pid ? [local.child.pid, ...descendants(local.child.pid)] : []) if (alive(pid)) process.kill(pid, "SIGKILL");
     for (const d of [dir, ...otherDirs]) if (d) await rm(d, { recursive: true, force: true });
   });
 
