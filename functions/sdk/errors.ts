@@ -19,16 +19,29 @@ export type LatchkeyErrorCode =
   | "invalid_token"
   | "insufficient_scope";
 
+/**
+ * Why the verifier refused a token (on `invalid_token` and `insufficient_scope` errors), stable
+ * strings to match on and to log. None of them carries the token or the expected values.
+ * - `missing`: no bearer token; `malformed`: not a well-formed JWT, or a required claim absent;
+ * - `signature`: not signed by a key in the issuer's JWKS with RS256 (including an unknown kid);
+ * - `expired`: past `exp`; `not_yet_valid`: before `nbf` or issued in the future;
+ * - `issuer`: `iss` is not the issuer; `audience`: `aud` is not this API; `scope`: a required scope is missing.
+ */
+export type VerifyFailureReason = "missing" | "malformed" | "signature" | "expired" | "not_yet_valid" | "issuer" | "audience" | "scope";
+
 export class LatchkeyError extends Error {
   override name = "LatchkeyError";
+  /** For token verification failures: why (see VerifyFailureReason). */
+  readonly reason?: VerifyFailureReason;
   constructor(
     readonly code: LatchkeyErrorCode,
     message: string,
     /** HTTP status from the issuer, when there was a response. */
     readonly status?: number,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; reason?: VerifyFailureReason },
   ) {
     super(message, options);
+    if (options?.reason) this.reason = options.reason;
   }
 }
 

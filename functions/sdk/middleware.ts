@@ -18,18 +18,19 @@ const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
 function challenge(err: LatchkeyError, requiredScopes: string[] = []): { status: 401 | 403; header: string; body: string } {
   const code = err.code === "insufficient_scope" ? "insufficient_scope" : "invalid_token";
-  const description = err.message.replace(/"/g, "'");
+  // The reason leads the description, so clients and logs can match on it (e.g. "expired: ...").
+  const description = `${err.reason ? `${err.reason}: ` : ""}${err.message}`.replace(/["\\]/g, "'");
   const scope = code === "insufficient_scope" && requiredScopes.length ? `, scope="${requiredScopes.join(" ")}"` : "";
-  // RFC 6750 3.1: no error code when the request had no token at all.
-  const header = err.status === 401 && err.message === "a bearer token is required"
+  // RFC 6750 section 3.1: no error code when the request had no token at all.
+  const header = err.reason === "missing"
     ? 'Bearer realm="api"'
     : `Bearer realm="api", error="${code}", error_description="${description}"${scope}`;
-  return { status: code === "insufficient_scope" ? 403 : 401, header, body: JSON.stringify({ error: code, error_description: err.message }) };
+  return { status: code === "insufficient_scope" ? 403 : 401, header, body: JSON.stringify({ error: code, error_description: description }) };
 }
 
 async function check(authorization: string | undefined, options: VerifyOptions): Promise<AccessTokenClaims> {
   const match = authorization ? BEARER.exec(authorization) : null;
-  if (!match) throw new LatchkeyError("invalid_token", "a bearer token is required", 401);
+  if (!match) throw new LatchkeyError("invalid_token", "a bearer token is required", 401, { reason: "missing" });
   return verifyAccessToken(match[1]!, options);
 }
 

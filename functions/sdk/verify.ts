@@ -8,7 +8,7 @@
  */
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
 import { discover } from "./discovery.js";
-import { LatchkeyError } from "./errors.js";
+import { LatchkeyError, type VerifyFailureReason } from "./errors.js";
 
 export interface VerifyOptions {
   issuer: string;
@@ -49,11 +49,51 @@ export async function verifyAccessToken(token: string, options: VerifyOptions): 
       clockTolerance: options.clockTolerance ?? 0,
     }));
   } catch (err) {
-    const expired = err instanceof joseErrors.JWTExpired;
-    throw new LatchkeyError("invalid_token", expired ? "the token has expired" : "the token is invalid", 401, { cause: err });
+    const reason = refusalReason(err);
+    if (!reason) throw new LatchkeyError("discovery_failed", `could not fetch the issuer's keys from ${meta.jwks_uri}`, undefined, { cause: err });
+    throw new LatchkeyError("invalid_token", REFUSALS[reason], 401, { cause: err, reason });
   }
   const granted = typeof payload.scope === "string" ? payload.scope.split(" ") : [];
   const missing = (options.requiredScopes ?? []).filter((s) => !granted.includes(s));
-  if (missing.length) throw new LatchkeyError("insufficient_scope", `the token lacks scope ${missing.join(" ")}`, 403);
+  if (missing.length) throw new LatchkeyError("insufficient_scope", `the token lacks scope ${missing.join(" ")}`, 403, { reason: "scope" });
   return payload as AccessTokenClaims;
+}
+
+/** Messages per reason: what is wrong, never the token or the values expected. */
+const REFUSALS: Record<Exclude<VerifyFailureReason, "missing" | "scope">, string> = {
+  malformed: "the token is malformed",
+  signature: "the token's signature does not verify against the issuer's keys",
+  expired: "the token has expired",
+  not_yet_valid: "the token is not valid yet",
+  issuer: "the token is from another issuer",
+  audience: "the token is not for this audience",
+};
+
+/** Maps jose's errors to a reason; undefined when the failure is ours (fetching the JWKS), not the token's. */
+function refusalReason(err: unknown): Exclude<VerifyFailureReason, "missing" | "scope"> | undefined {
+  if (err instanceof joseErrors.JWTExpired) return "expired";
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    // RFC 7519 section 4.1: which registered claim failed decides the reason.
+    switch (err.claim) {
+      case "iss":
+        return "issuer";
+      case "aud":
+        return "audience";
+      case "nbf":
+      case "iat":
+        return err.reason === "missing" ? "malformed" : "not_yet_valid";
+      default:
+        return "malformed";
+    }
+  }
+  if (
+    err instanceof joseErrors.JWSSignatureVerificationFailed ||
+    err instanceof joseErrors.JWKSNoMatchingKey ||
+    err instanceof joseErrors.JWKSMultipleMatchingKeys ||
+    err instanceof joseErrors.JOSEAlgNotAllowed
+  ) {
+    return "signature";
+  }
+  if (err instanceof joseErrors.JWSInvalid || err instanceof joseErrors.JWTInvalid || err instanceof joseErrors.JOSENotSupported) return "malformed";
+  return undefined;
 }

@@ -1,7 +1,9 @@
 /** verifyAccessToken and the middleware against the real local server, including rotation. */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { generateKeyPairSync } from "node:crypto";
 import { Hono } from "hono";
+import { SignJWT, type JWTPayload } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUserSession, latchkeyAuth, requireAccessToken, verifyAccessToken, type RequestWithClaims } from "../../functions/sdk/index.js";
 import { GOOD_PASSWORD, post, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
@@ -26,6 +28,48 @@ describe.skipIf(skipIntegration)("verifier and middleware", () => {
     await expect(verifyAccessToken(token, { issuer: t.url, audience: "billing" })).rejects.toMatchObject({ code: "invalid_token", status: 401 });
     await expect(verifyAccessToken(token, { issuer: t.url, audience: "orders", requiredScopes: ["orders:write"] })).rejects.toMatchObject({ code: "insufficient_scope", status: 403 });
     await expect(verifyAccessToken(token.slice(0, -4) + "AAAA", { issuer: t.url, audience: "orders" })).rejects.toMatchObject({ code: "invalid_token" });
+  });
+
+  it("says why a token is refused: a stable reason on the error and first in the challenge's description", async () => {
+    const { kid, privateKey } = await t.issuer.keys.signingKey();
+    const now = Math.floor(Date.now() / 1000);
+    const base: JWTPayload = { iss: t.url, aud: "orders", sub: "svc", iat: now, exp: now + 300, scope: "orders:read" };
+    const sign = (claims: JWTPayload, key: Parameters<SignJWT["sign"]>[0] = privateKey, alg = "RS256") =>
+      new SignJWT(claims).setProtectedHeader({ alg, kid, typ: "at+jwt" }).sign(key);
+    const { sub: _sub, ...noSub } = base;
+    const stranger = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
+    const cases: [string, string, string[]?][] = [
+      [await sign(base), "ok"],
+      [await sign({ ...base, iat: now - 600, exp: now - 300 }), "expired"],
+      [await sign({ ...base, nbf: now + 600 }), "not_yet_valid"],
+      [await sign({ ...base, aud: "billing" }), "audience"],
+      [await sign({ ...base, iss: "https://issuer.example" }), "issuer"],
+      [await sign(base, stranger), "signature"],
+      [await sign(base, new TextEncoder().encode("x".repeat(32)), "HS256"), "signature"],
+      [await sign(noSub), "malformed"],
+      ["a.b.c", "malformed"],
+      [await sign(base), "scope", ["orders:write"]],
+    ];
+    for (const [token, reason, requiredScopes] of cases) {
+      const options = { issuer: t.url, audience: "orders", ...(requiredScopes ? { requiredScopes } : {}) };
+      const outcome = await verifyAccessToken(token, options).then(() => "ok", (e: { reason?: string; code: string }) => e);
+      if (reason === "ok") {
+        expect(outcome).toBe("ok");
+        continue;
+      }
+      expect(outcome, reason).toMatchObject({ code: reason === "scope" ? "insufficient_scope" : "invalid_token", reason });
+      const app = new Hono();
+      app.use("/", latchkeyAuth(options));
+      const res = await app.request("/", { headers: { authorization: `Bearer ${token}` } });
+      const challenge = res.headers.get("www-authenticate")!;
+      expect(challenge, reason).toMatch(new RegExp(`error_description="${reason}: `));
+      // Nothing of the token, nor the values the API expects, is echoed back.
+      expect(challenge, reason).not.toContain(token.split(".")[1] || "b");
+      expect(challenge, reason).not.toContain("billing");
+      expect(challenge, reason).not.toContain("issuer.example");
+      expect((await res.json()) as object, reason).toMatchObject({ error_description: expect.stringMatching(new RegExp(`^${reason}: `)) });
+    }
+    await expect(verifyAccessToken(await sign(base), { issuer: t.url, audience: "orders" })).resolves.toMatchObject({ sub: "svc" });
   });
 
   it("picks up a key that appears after rotation (new kid triggers a refetch)", async () => {
