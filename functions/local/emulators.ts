@@ -8,7 +8,6 @@
  * credentials naming the instance's access key id, which `npm start` draws at random. Neither
  * emulator verifies SigV4 signatures, so the access key id is the secret that is checked.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import type { IncomingMessage, RequestListener, Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -17,6 +16,7 @@ import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, UpdateTimeToLiveCommand } from "@aws-sdk/client-dynamodb";
 import { EMULATOR_CREDENTIALS } from "../storage/aws.js";
+import { constantTimeEqual } from "../security/constant-time.js";
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from "@aws-sdk/client-s3";
 
 const require = createRequire(import.meta.url);
@@ -96,10 +96,7 @@ export function presentsAccessKey(req: IncomingMessage, accessKeyId: string): bo
   const fromHeader = /^AWS4-HMAC-SHA256 .*Credential=([^/,\s]+)\//.exec(header)?.[1];
   const fromQuery = new URL(req.url ?? "/", "http://emulator").searchParams.get("X-Amz-Credential")?.split("/")[0];
   const presented = fromHeader ?? fromQuery;
-  if (!presented) return false;
-  // Compare digests so the comparison takes the same time whatever the lengths.
-  const digest = (v: string) => createHash("sha256").update(v).digest();
-  return timingSafeEqual(digest(presented), digest(accessKeyId));
+  return presented !== undefined && constantTimeEqual(presented, accessKeyId);
 }
 
 export interface ProvisionTarget {
