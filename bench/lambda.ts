@@ -308,6 +308,7 @@ function summarize(runs: ColdStartRun[]) {
   return {
     medianImportAndFirstEventMs: median((r) => r.importAndFirstEventMs),
     maxImportAndFirstEventMs: Math.max(...runs.map((r) => r.importAndFirstEventMs)),
+    medianImportAndFirstEventCpuMs: median((r) => r.importAndFirstEventCpuMs),
     medianImportMs: median((r) => r.importMs),
     medianFirstEventMs: median((r) => r.firstEventMs),
     medianSinceProcessStartMs: median((r) => r.sinceProcessStartMs),

@@ -15,7 +15,6 @@ import { tokenRoutes } from "./routes/token.js";
 import { wellKnownRoutes } from "./routes/well-known.js";
 import { signRoutes } from "./routes/sign.js";
 import { validateRoutes } from "./routes/validate.js";
-import { openApiDocument } from "./openapi.js";
 import { ROUTES } from "./route-table.js";
 
 export { ROUTES };
@@ -51,8 +50,12 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
   wellKnownRoutes(app, issuer);
   signRoutes(app, issuer);
   validateRoutes(app, issuer);
-  const openapi = JSON.stringify(openApiDocument(issuer.config.issuer));
-  app.get("/openapi.json", (c) => c.body(openapi, 200, { "Content-Type": "application/json", "Cache-Control": "public, max-age=300" }));
+  // Generated on first request: the generator is only needed here, and cold starts skip it.
+  let openapi: Promise<string> | undefined;
+  app.get("/openapi.json", async (c) => {
+    openapi ??= import("./openapi.js").then((m) => JSON.stringify(m.openApiDocument(issuer.config.issuer)));
+    return c.body(await openapi, 200, { "Content-Type": "application/json", "Cache-Control": "public, max-age=300" });
+  });
 
   app.notFound((c) => {
     const allowed = ROUTES[c.req.path];

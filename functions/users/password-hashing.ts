@@ -7,7 +7,7 @@
  *
  * Parameters are OWASP's for argon2id (m=19456 KiB, t=2, p=1).
  */
-import argon2 from "argon2";
+import argon2 from "./argon2.js"; // loaded on first hash, not at cold start
 import { TemporarilyUnavailable } from "../errors.js";
 
 export const ARGON2_OPTIONS = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 } as const;

@@ -4,14 +4,23 @@
  * composition rules, and a check against a blocklist of common, breached, repetitive,
  * sequential and context-specific values. Every refusal says which rule was broken.
  */
-import { dictionary } from "@zxcvbn-ts/language-common";
+import { createRequire } from "node:module";
 import { InvalidPassword } from "../errors.js";
 
 export const SERVICE_NAME = "latchkey";
 
+/**
+ * Required on first use, not imported: only password routes need the list, and loading it
+ * decompresses it, which every cold start would otherwise pay. The router bundle leaves this
+ * module external (infra/build.ts) and the image installs it beside the bundle.
+ */
+const require = createRequire(import.meta.url);
 let blocklist: Set<string> | undefined;
 function commonPasswords(): Set<string> {
-  blocklist ??= new Set((dictionary["passwords-common"] as string[]).map((p) => p.toLowerCase()));
+  if (!blocklist) {
+    const { dictionary } = require("@zxcvbn-ts/language-common") as typeof import("@zxcvbn-ts/language-common");
+    blocklist = new Set((dictionary["passwords-common"] as string[]).map((p) => p.toLowerCase()));
+  }
   return blocklist;
 }
 

@@ -14,6 +14,9 @@ import type { TokenParams } from "./index.js";
 export const parameters = new Set(["scope", "audience", "resource"]);
 
 export async function handler(issuer: Issuer, params: TokenParams, c: Context): Promise<Record<string, unknown>> {
+  // A cold instance loads the signing key while the client authenticates (cached once loaded;
+  // a failure here surfaces again, as a 503, from issueAccessToken).
+  issuer.keys.signingKey().catch(() => undefined);
   const { client } = await issuer.clientAuth.authenticate({ authorization: c.req.header("authorization"), ...params });
   const scope = grantScopes(parseScope(params.scope), client.scopes, client.scopes);
   const aud = grantAudience(requestedAudience(params), client.audiences);
