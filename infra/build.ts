@@ -35,8 +35,9 @@ export async function buildRouter(root = process.cwd()): Promise<void> {
     target: "node22", // the Lambda base image's runtime
     format: "esm",
     // The AWS SDK and the rest are bundled at their locked versions; CommonJS dependencies
-    // inside an ES module still need `require`.
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    // inside an ES module still need `require` (createRequire aliased: bundled modules import
+    // it too, and an unminified build would otherwise declare it twice).
+    banner: { js: "import { createRequire as bannerCreateRequire } from 'node:module'; const require = bannerCreateRequire(import.meta.url);" },
     external: EXTERNAL_MODULES,
     // Cold start (issue 15): the ES module builds ("module") of the AWS SDK tree-shake; the
     // CommonJS ones that esbuild's node default (main, module) picks pull every S3 and DynamoDB

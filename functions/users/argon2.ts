@@ -10,9 +10,8 @@
 import { createRequire } from "node:module";
 import type * as Argon2 from "argon2";
 
-const require = createRequire(import.meta.url);
 let loaded: typeof Argon2 | undefined;
-const load = (): typeof Argon2 => (loaded ??= require("argon2") as typeof Argon2);
+const load = (): typeof Argon2 => (loaded ??= createRequire(import.meta.url)("argon2") as typeof Argon2);
 
 const argon2 = {
   /** The package's `argon2id` constant (checked against it by test/unit/lazy-modules.test.ts). */

@@ -14,11 +14,10 @@ export const SERVICE_NAME = "latchkey";
  * decompresses it, which every cold start would otherwise pay. The router bundle leaves this
  * module external (infra/build.ts) and the image installs it beside the bundle.
  */
-const require = createRequire(import.meta.url);
 let blocklist: Set<string> | undefined;
 function commonPasswords(): Set<string> {
   if (!blocklist) {
-    const { dictionary } = require("@zxcvbn-ts/language-common") as typeof import("@zxcvbn-ts/language-common");
+    const { dictionary } = createRequire(import.meta.url)("@zxcvbn-ts/language-common") as typeof import("@zxcvbn-ts/language-common");
     blocklist = new Set((dictionary["passwords-common"] as string[]).map((p) => p.toLowerCase()));
   }
   return blocklist;
