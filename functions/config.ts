@@ -46,6 +46,7 @@ const envSchema = z.object({
   LATCHKEY_DYNAMODB_ENDPOINT: optionalUrl,
   LATCHKEY_S3_ENDPOINT: optionalUrl,
   LATCHKEY_SECRETSMANAGER_ENDPOINT: optionalUrl,
+  LATCHKEY_EVENTBRIDGE_ENDPOINT: optionalUrl,
 
   LATCHKEY_ACCESS_TOKEN_TTL: seconds(900),
   /** Upper bound on any access-token lifetime (per-client lifetimes are capped by it). */
@@ -100,6 +101,12 @@ const envSchema = z.object({
 
   LATCHKEY_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
   LATCHKEY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /** The `service` dimension of every metric: the stack (infra sets `<project>-<stack>`). */
+  LATCHKEY_SERVICE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/, "letters, digits, _ . - only").default("latchkey"),
+  /** CloudWatch namespace of the Embedded Metric Format records. */
+  LATCHKEY_METRICS_NAMESPACE: z.string().regex(/^[A-Za-z0-9_.\/#:-]{1,255}$/, "a CloudWatch namespace").default("Latchkey"),
+  /** EventBridge bus (name or ARN) that also receives every audit record; empty = log only. */
+  LATCHKEY_AUDIT_EVENT_BUS: z.string().default(""),
 });
 
 export type Env = z.input<typeof envSchema>;
@@ -110,7 +117,7 @@ export interface Config {
   table: string;
   keyBucket: string;
   kmsKeyId: string | undefined;
-  endpoints: { dynamodb: string | undefined; s3: string | undefined; secretsManager: string | undefined };
+  endpoints: { dynamodb: string | undefined; s3: string | undefined; secretsManager: string | undefined; eventBridge: string | undefined };
   accessTokenTtlSeconds: number;
   maxAccessTokenTtlSeconds: number;
   refreshFamilyTtlSeconds: number;
@@ -133,6 +140,9 @@ export interface Config {
   validateAudience: string | undefined;
   maxBodyBytes: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  serviceName: string;
+  metricsNamespace: string;
+  auditEventBus: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -170,6 +180,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dynamodb: e.LATCHKEY_DYNAMODB_ENDPOINT,
       s3: e.LATCHKEY_S3_ENDPOINT,
       secretsManager: e.LATCHKEY_SECRETSMANAGER_ENDPOINT,
+      eventBridge: e.LATCHKEY_EVENTBRIDGE_ENDPOINT,
     },
     accessTokenTtlSeconds: e.LATCHKEY_ACCESS_TOKEN_TTL,
     maxAccessTokenTtlSeconds: e.LATCHKEY_MAX_ACCESS_TOKEN_TTL,
@@ -193,5 +204,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     validateAudience: e.LATCHKEY_VALIDATE_AUDIENCE,
     maxBodyBytes: e.LATCHKEY_MAX_BODY_BYTES,
     logLevel: e.LATCHKEY_LOG_LEVEL,
+    serviceName: e.LATCHKEY_SERVICE_NAME,
+    metricsNamespace: e.LATCHKEY_METRICS_NAMESPACE,
+    auditEventBus: e.LATCHKEY_AUDIT_EVENT_BUS || undefined,
   };
 }

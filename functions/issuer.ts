@@ -12,6 +12,9 @@ import { RefreshTokens } from "./tokens/refresh-tokens.js";
 import { Clients } from "./clients/clients.js";
 import { ClientAuthenticator } from "./clients/authenticate.js";
 import { AssertionVerifier } from "./clients/assertion.js";
+import { configureMetrics } from "./observability/metrics.js";
+import { configureAuditBus } from "./observability/audit.js";
+import { eventBridgeAuditBus } from "./observability/event-bus.js";
 
 export interface Issuer {
   config: Config;
@@ -25,6 +28,8 @@ export interface Issuer {
 
 export function createIssuer(config: Config, aws: AwsClients = createAwsClients(config)): Issuer {
   setLogLevel(config.logLevel);
+  configureMetrics({ namespace: config.metricsNamespace, service: config.serviceName });
+  configureAuditBus(config.auditEventBus ? eventBridgeAuditBus(aws, config.auditEventBus) : undefined);
   const throttle = new LoginThrottle(config, aws);
   const clients = new Clients(config, aws);
   return {

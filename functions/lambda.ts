@@ -8,17 +8,24 @@
  *   current and a next key exist; idempotent.
  * - `{"action":"ensure-client","client":{...}}` (one deploy-time Invocation per service client
  *   declared in stack config) -> converge that client, credentials to Secrets Manager.
+ * - `{"action":"report-key-age"}` (a daily schedule) -> emit the signing key's age metric, so
+ *   the "rotation has stopped" alarm has a data point every day, not only when rotation runs.
+ * Non-HTTP events run in a log context too (request id = the Lambda request id, route = the
+ * event kind), and rotation and ensure-keys emit the key-age metric as well.
  * Anything else is rejected (thrown), so a misconfigured trigger fails loudly.
  */
 import { handle } from "hono/aws-lambda";
 import { loadConfig } from "./config.js";
 import { createIssuer, type Issuer } from "./issuer.js";
 import { createApp } from "./http/app.js";
-import { log } from "./log.js";
+import { randomUUID } from "node:crypto";
+import { log, withRequestContext } from "./log.js";
+import { flushAuditTrail } from "./observability/audit.js";
+import { reportSigningKeyAge } from "./keys/key-age.js";
 import { RotationRefused } from "./errors.js";
 import { ensureDeclaredClient } from "./clients/declared.js";
 
-export type EventKind = "http" | "rotate" | "ensure-keys" | "ensure-client" | "unknown";
+export type EventKind = "http" | "rotate" | "ensure-keys" | "ensure-client" | "report-key-age" | "unknown";
 
 /** Classifies an incoming Lambda event by its shape. */
 export function classifyEvent(event: unknown): EventKind {
@@ -29,6 +36,7 @@ export function classifyEvent(event: unknown): EventKind {
   if (e.action === "ensure-keys") return "ensure-keys";
   if (e.action === "ensure-client") return "ensure-client";
   if (e.action === "rotate") return "rotate";
+  if (e.action === "report-key-age") return "report-key-age";
   if (e["detail-type"] === "Scheduled Event" && (e.source === "aws.scheduler" || e.source === "aws.events")) {
     return "rotate";
   }
@@ -56,14 +64,29 @@ export function resetForTests(): void {
 export async function handler(event: unknown, context?: { awsRequestId?: string }): Promise<unknown> {
   const kind = classifyEvent(event);
   const { issuer, httpHandler } = init();
+  // The HTTP app sets up each request's own context.
+  if (kind === "http") return httpHandler(event as Parameters<typeof httpHandler>[0], context as never);
+  return withRequestContext({ requestId: context?.awsRequestId ?? randomUUID(), route: kind }, async () => {
+    try {
+      return await handleEvent(kind, event, issuer);
+    } finally {
+      await flushAuditTrail();
+    }
+  });
+}
+
+async function handleEvent(kind: EventKind, event: unknown, issuer: Issuer): Promise<unknown> {
   switch (kind) {
-    case "http":
-      return httpHandler(event as Parameters<typeof httpHandler>[0], context as never);
     case "ensure-keys": {
       const result = await ridingOutIamPropagation(() => issuer.keys.ensureKeys());
       await ridingOutIamPropagation(() => issuer.clients.digester.ensurePepper());
       log.info("ensure-keys", { ...result });
+      await reportSigningKeyAge(issuer.keys);
       return { ok: true, action: "ensure-keys", ...result };
+    }
+    case "report-key-age": {
+      const ageSeconds = await reportSigningKeyAge(issuer.keys);
+      return { ok: ageSeconds !== undefined, action: "report-key-age", ...(ageSeconds !== undefined ? { ageSeconds } : {}) };
     }
     case "ensure-client": {
       const result = await ensureDeclaredClient(issuer, (event as { client?: unknown }).client);
@@ -75,6 +98,7 @@ export async function handler(event: unknown, context?: { awsRequestId?: string 
       try {
         const result = await issuer.keys.rotate({ force });
         log.info("rotation", { ...result });
+        await reportSigningKeyAge(issuer.keys);
         return { ok: true, action: "rotate", ...result };
       } catch (err) {
         // A refused rotation is not a failure to retry: report it and let the next run try.

@@ -1,15 +1,61 @@
 /**
  * Structured JSON logs, one line per event (CloudWatch-friendly). Never pass secrets here:
  * fields named like credentials are redacted as a second line of defence.
+ *
+ * Every line written while a request is being served carries that request's context
+ * (`requestId`, `route`), kept in AsyncLocalStorage, so one request's lines can be found
+ * together (also on the local server, which serves requests concurrently in one process).
+ *
+ * @example
+ *   await withRequestContext({ requestId: "abc", route: "/token" }, async () => {
+ *     log.info("issued"); // {"level":"info",...,"msg":"issued","requestId":"abc","route":"/token"}
+ *   });
  */
+import { AsyncLocalStorage } from "node:async_hooks";
+
 type Level = "debug" | "info" | "warn" | "error";
 const order: Record<Level | "silent", number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-const SECRET_FIELD = /pass(word)?|secret|token|assertion|authorization|private|pepper/i;
+const SECRET_FIELD = /pass(word)?|secret|token|assertion|authorization|private|pepper|family/i;
 
 let threshold = order[(process.env.LATCHKEY_LOG_LEVEL as Level) ?? "info"] ?? order.info;
 
 export function setLogLevel(level: Level | "silent"): void {
   threshold = order[level];
+}
+
+/** What every line written on behalf of one request (or one scheduled run) carries. */
+export interface RequestContext {
+  requestId: string;
+  /** The route pattern that served the request (bounded: registered routes only), or the event kind. */
+  route: string;
+  /** The caller's address, for audit records. */
+  sourceIp?: string | undefined;
+  /** Work started on behalf of this request that must finish before the response (audit delivery). */
+  pending?: Promise<unknown>[];
+}
+
+const requestContext = new AsyncLocalStorage<RequestContext>();
+
+/** Runs `work` with `context` attached to every line it (and everything it awaits) writes. */
+export function withRequestContext<T>(context: RequestContext, work: () => T): T {
+  return requestContext.run(context, work);
+}
+
+/** The context of the request being served, if any. */
+export function currentRequest(): RequestContext | undefined {
+  return requestContext.getStore();
+}
+
+type LineListener = (line: string) => void;
+const listeners = new Set<LineListener>();
+
+/**
+ * Receives every line the service produces, whatever the log level (tests capture the
+ * suite's output with it). Returns the function that stops listening.
+ */
+export function onLogLine(listener: LineListener): () => void {
+  listeners.add(listener);
+  return () => listeners.delete(listener);
 }
 
 function redact(fields: Record<string, unknown>): Record<string, unknown> {
@@ -18,10 +64,37 @@ function redact(fields: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+function contextFields(): Record<string, unknown> {
+  const ctx = requestContext.getStore();
+  return ctx ? { requestId: ctx.requestId, route: ctx.route } : {};
+}
+
 function write(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
-  if (order[level] < threshold) return;
-  const line = JSON.stringify({ level, time: new Date().toISOString(), msg, ...redact(fields) });
-  (level === "error" || level === "warn" ? process.stderr : process.stdout).write(line + "\n");
+  const wanted = order[level] >= threshold;
+  if (!wanted && listeners.size === 0) return;
+  const line = JSON.stringify({ level, time: new Date().toISOString(), msg, ...contextFields(), ...redact(fields) });
+  for (const listener of listeners) listener(line);
+  if (wanted) (level === "error" || level === "warn" ? process.stderr : process.stdout).write(line + "\n");
+}
+
+let recordStream: { write(line: string): unknown } = process.stdout;
+
+/** Where records go: stdout (Lambda, local mode), or stderr where stdout carries a command's output (the CLI). */
+export function setRecordStream(stream: { write(line: string): unknown }): void {
+  recordStream = stream;
+}
+
+/**
+ * Writes a record that is data rather than a log message (an audit event, an Embedded Metric
+ * Format document) to stdout, whatever the level short of "silent". The caller builds the
+ * whole object; the request context is not merged in (EMF documents have their own schema).
+ */
+export function writeRecord(record: Record<string, unknown>): void {
+  const wanted = threshold < order.silent;
+  if (!wanted && listeners.size === 0) return;
+  const line = JSON.stringify(record);
+  for (const listener of listeners) listener(line);
+  if (wanted) recordStream.write(line + "\n");
 }
 
 export const log = {

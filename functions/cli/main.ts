@@ -6,7 +6,9 @@
  * (see command-line.ts).
  */
 import { readFileSync } from "node:fs";
-import { setLogLevel } from "../log.js";
+import { randomUUID } from "node:crypto";
+import { setLogLevel, setRecordStream, withRequestContext } from "../log.js";
+import { flushAuditTrail } from "../observability/audit.js";
 import { areaUsage, CommandFailed, commandUsage, parseCommand, suggest, UsageError, type Area } from "./command-line.js";
 import { keys } from "./keys.js";
 import { clients } from "./clients.js";
@@ -71,6 +73,8 @@ const processOutput: Output = {
 export async function run(argv: string[], out: Output = processOutput): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   setLogLevel("warn");
+  // stdout carries the command's JSON; audit records of what it changes go to stderr beside it.
+  setRecordStream({ write: (line: string) => out.stderr(line) });
   const [first, ...rest] = argv;
   let usageHint = "`latchkey help`";
   try {
@@ -103,8 +107,15 @@ export async function run(argv: string[], out: Output = processOutput): Promise<
       out.stdout(commandUsage(first, verb, area) + "\n");
       return 0;
     }
-    const result = await invocation.command.run(invocation.args, invocation.flags, {
-      note: (message) => out.stderr(`latchkey: note: ${message}\n`),
+    // Audit records of the command carry its own request id and name.
+    const result = await withRequestContext({ requestId: randomUUID(), route: `cli ${[first, verb].filter(Boolean).join(" ")}` }, async () => {
+      try {
+        return await invocation.command.run(invocation.args, invocation.flags, {
+          note: (message) => out.stderr(`latchkey: note: ${message}\n`),
+        });
+      } finally {
+        await flushAuditTrail();
+      }
     });
     out.stdout(JSON.stringify(result, null, 2) + "\n");
     return 0;

@@ -16,6 +16,7 @@ import { isConditionalCheckFailed, nowSeconds } from "../storage/dynamo.js";
 import { InvalidRequest } from "../errors.js";
 import { newClientSecret, SecretDigester } from "./secrets.js";
 import { checkSignClaimsRegistration } from "../tokens/sign-claims.js";
+import { audit } from "../observability/audit.js";
 
 export type ClientAuth = "secret" | "private_key_jwt" | "both";
 
@@ -104,6 +105,7 @@ export class Clients {
         ConditionExpression: "attribute_not_exists(pk)",
       }),
     );
+    audit("client.created", { clientId: client.clientId, name: client.name, auth });
     return clientSecret ? { client, clientSecret } : { client };
   }
 
@@ -166,7 +168,9 @@ export class Clients {
       .map((s) => ({ ...s, expiresAt: Math.min(s.expiresAt ?? Infinity, now + overlapSeconds) }))
       .filter((s) => s.expiresAt > now);
     const secrets = [{ digest: this.digester.digest(clientSecret, pepper), createdAt: now }, ...kept];
-    return { client: await this.#update(client, { secrets }), clientSecret };
+    const updated = await this.#update(client, { secrets });
+    audit("client.secret_rotated", { clientId, overlapSeconds });
+    return { client: updated, clientSecret };
   }
 
   /** Changes what a client may ask for (declarative clients converge on their stack config). */
@@ -189,7 +193,10 @@ export class Clients {
   async setEnabled(clientId: string, enabled: boolean): Promise<Client> {
     const client = await this.read(clientId);
     if (!client) throw new InvalidRequest(`no client ${clientId}`);
-    return this.#update(client, { enabled });
+    if (client.enabled === enabled) return client; // nothing changes, nothing to record
+    const updated = await this.#update(client, { enabled });
+    audit(enabled ? "client.enabled" : "client.disabled", { clientId });
+    return updated;
   }
 
   /** Optimistic update guarded by updatedAt+secrets, so concurrent admin edits do not interleave. */

@@ -3,13 +3,16 @@
  * Errors are rendered here and nowhere else: an OAuthError becomes its JSON body, status and
  * headers; anything else is a bug, logged with the request id, answered with an opaque 500.
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
 import { randomUUID } from "node:crypto";
 import type { Issuer } from "../issuer.js";
 import type { AppEnv } from "./env.js";
 import { MethodNotAllowed, NotFound, OAuthError, TemporarilyUnavailable } from "../errors.js";
-import { log } from "../log.js";
+import { log, withRequestContext, type RequestContext } from "../log.js";
+import { metrics } from "../observability/metrics.js";
+import { flushAuditTrail } from "../observability/audit.js";
+import { routePath } from "hono/route";
 import { userRoutes } from "./routes/users.js";
 import { tokenRoutes } from "./routes/token.js";
 import { wellKnownRoutes } from "./routes/well-known.js";
@@ -23,13 +26,22 @@ export { ROUTES };
 export function createApp(issuer: Issuer): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
+  // Every request runs in its own log context (request id, route, caller's address), is
+  // counted and timed by route and status class, and finishes its audit deliveries before
+  // the response goes out.
   app.use(async (c, next) => {
+    const started = performance.now();
     const env = c.env as AppEnv["Bindings"] | undefined;
     const requestId = env?.event?.requestContext?.requestId ?? env?.lambdaContext?.awsRequestId ?? randomUUID();
     c.set("requestId", requestId);
-    await next();
+    const context: RequestContext = { requestId, route: routeOf(c), sourceIp: sourceIpOf(env) };
+    await withRequestContext(context, async () => {
+      await next();
+      await flushAuditTrail();
+    });
     c.res.headers.set("X-Request-Id", requestId);
     c.res.headers.set("X-Content-Type-Options", "nosniff");
+    metrics.response(context.route, c.res.status, Math.round((performance.now() - started) * 10) / 10);
   });
 
   // Opt-in CORS for browser apps (LATCHKEY_CORS_ORIGINS); no credentials: tokens travel in bodies and headers.
@@ -83,7 +95,23 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
   return app;
 }
 
+/** The pattern of the route that serves this request (bounded), or "(unmatched)". */
+function routeOf(c: Context): string {
+  const path = routePath(c, -1);
+  return path === "*" || path === "/*" ? UNMATCHED : path;
+}
+const UNMATCHED = "(unmatched)";
+
+/** The address the request came from: API Gateway's view on Lambda, the socket's locally. */
+function sourceIpOf(env: AppEnv["Bindings"] | undefined): string | undefined {
+  return env?.event?.requestContext?.http?.sourceIp ?? env?.incoming?.socket?.remoteAddress;
+}
+
+/** Answers that mean a caller failed to prove who it is, counted by error code (a bounded set). */
+const AUTHENTICATION_FAILURES: ReadonlySet<string> = new Set(["invalid_client", "invalid_credentials", "invalid_grant", "invalid_token", "too_many_requests"]);
+
 function render(err: OAuthError, requestId: string | undefined): Response {
+  if (AUTHENTICATION_FAILURES.has(err.code)) metrics.authenticationFailed(err.code);
   return Response.json(err.toJSON(), {
     status: err.status,
     headers: { ...err.headers, "Cache-Control": "no-store", ...(requestId ? { "X-Request-Id": requestId } : {}) },

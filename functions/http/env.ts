@@ -4,6 +4,8 @@ export interface AppEnv {
   Bindings: {
     /** Present when running under hono/aws-lambda. */
     lambdaContext?: { awsRequestId?: string };
-    event?: { requestContext?: { requestId?: string } };
+    event?: { requestContext?: { requestId?: string; http?: { sourceIp?: string } } };
+    /** Present when running under @hono/node-server (local mode, tests). */
+    incoming?: { socket?: { remoteAddress?: string } };
   };
 }

@@ -25,6 +25,7 @@ import { isConditionalCheckFailed } from "../storage/dynamo.js";
 import { RotationRefused, TemporarilyUnavailable } from "../errors.js";
 import { etagOf } from "../http/responses.js";
 import { log } from "../log.js";
+import { audit } from "../observability/audit.js";
 import {
   ensureComplete,
   keyWith,
@@ -192,7 +193,10 @@ export class KeyStore {
     rotateState(state, placeholder(), this.rules, this.now(), options.force);
     const [fresh] = await this.#createKeys(1);
     const next = rotateState(state, fresh!, this.rules, this.now(), options.force);
-    if (await this.#swap(state, next, [fresh!])) return this.#result(next, true);
+    if (await this.#swap(state, next, [fresh!])) {
+      audit("key.rotated", { kid: keyWith(next, "current")?.kid, nextKid: keyWith(next, "next")?.kid, forced: Boolean(options.force) });
+      return this.#result(next, true);
+    }
     return this.#result((await this.read()) ?? state, false, "another rotation changed the keyring first");
   }
 
@@ -208,7 +212,10 @@ export class KeyStore {
       const missing = missingRoles(revokeInState(state, kid, this.now()));
       const created = await this.#createKeys(Number(missing.current) + Number(missing.next));
       const next = revokeInState(state, kid, this.now(), created);
-      if (await this.#swap(state, next, created)) return this.#result(next, true);
+      if (await this.#swap(state, next, created)) {
+        audit("key.revoked", { kid, currentKid: keyWith(next, "current")?.kid });
+        return this.#result(next, true);
+      }
     }
     throw new Error("the keyring changed during revocation three times; run it again");
   }

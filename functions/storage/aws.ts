@@ -6,6 +6,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { Config } from "../config.js";
 
 /** s3rver's built-in key pair; dynalite, moto and LocalStack accept any credentials. */
@@ -16,10 +17,12 @@ export interface AwsClients {
   s3: S3Client;
   /** Only the deploy-time ensure-client path uses it; built on first use. */
   secretsManager(): SecretsManagerClient;
+  /** Only the optional audit event bus uses it; loaded and built on first use (no cold-start cost when off). */
+  eventBridge(): Promise<EventBridgeClient>;
 }
 
 export function createAwsClients(config: Pick<Config, "region" | "endpoints">): AwsClients {
-  const local = Boolean(config.endpoints.dynamodb || config.endpoints.s3 || config.endpoints.secretsManager);
+  const local = Boolean(config.endpoints.dynamodb || config.endpoints.s3 || config.endpoints.secretsManager || config.endpoints.eventBridge);
   // Emulators need some credentials (s3rver accepts only its fixed pair); AWS uses the default chain.
   const credentials = local && !process.env.AWS_ACCESS_KEY_ID ? EMULATOR_CREDENTIALS : undefined;
   const raw = new DynamoDBClient({
@@ -49,5 +52,11 @@ export function createAwsClients(config: Pick<Config, "region" | "endpoints">): 
       credentials,
       maxAttempts: 3,
     }));
-  return { ddb, s3, secretsManager };
+  let events: Promise<EventBridgeClient> | undefined;
+  const eventBridge = () =>
+    (events ??= import("@aws-sdk/client-eventbridge").then(
+      ({ EventBridgeClient }) =>
+        new EventBridgeClient({ region: config.region, endpoint: config.endpoints.eventBridge, credentials, maxAttempts: 3 }),
+    ));
+  return { ddb, s3, secretsManager, eventBridge };
 }

@@ -25,6 +25,8 @@ import { isConditionalCheckFailed, nowSeconds } from "../storage/dynamo.js";
 import { InvalidGrant } from "../errors.js";
 import { log } from "../log.js";
 import { constantTimeEqual } from "../security/constant-time.js";
+import { audit } from "../observability/audit.js";
+import { metrics } from "../observability/metrics.js";
 
 export interface RefreshTokenFamily {
   familyId: string;
@@ -116,8 +118,12 @@ export class RefreshTokens {
     const digest = digestOf(token);
     if (!constantTimeEqual(digest, family.currentDigest)) {
       // A token this family issued that is not its current one: someone holds a spent copy.
-      await this.#revokeFamily(familyId);
-      log.warn("refresh token reuse detected; family revoked", { familyRef: familyRef(familyId), sub: family.sub });
+      // Reported by the one request whose write revoked the family (never the id itself).
+      if (await this.#revokeFamily(familyId)) {
+        log.warn("refresh token reuse detected; family revoked", { familyRef: familyRef(familyId), sub: family.sub });
+        audit("refresh.reuse_detected", { sub: family.sub, ...(family.clientId ? { clientId: family.clientId } : {}) });
+        metrics.refreshReuseDetected();
+      }
       throw new InvalidGrant("refresh token has already been used; the session has been revoked");
     }
     if (family.uses >= this.config.refreshMaxUses) {
@@ -163,6 +169,7 @@ export class RefreshTokens {
     return out.Item as RefreshTokenFamily | undefined;
   }
 
+  /** True for the one call that revoked the family; false if unknown or already revoked. */
   async #revokeFamily(familyId: string): Promise<boolean> {
     try {
       await this.aws.ddb.send(
@@ -170,8 +177,8 @@ export class RefreshTokens {
           TableName: this.config.table,
           Key: { pk: `RTFAM#${familyId}`, sk: "FAMILY" },
           UpdateExpression: "SET revoked = :true, revokedAt = :now",
-          ConditionExpression: "attribute_exists(pk)",
-          ExpressionAttributeValues: { ":true": true, ":now": this.now() },
+          ConditionExpression: "attribute_exists(pk) AND revoked = :false",
+          ExpressionAttributeValues: { ":true": true, ":false": false, ":now": this.now() },
         }),
       );
       return true;

@@ -30,19 +30,26 @@ export class LoginThrottle {
     }
   }
 
-  async recordFailure(name: string): Promise<void> {
+  /**
+   * Counts a failure. `locked` is true for the one failure that reaches the limit (the atomic
+   * ADD hands each concurrent failure its own count), so a lockout is reported once.
+   */
+  async recordFailure(name: string): Promise<{ locked: boolean }> {
     const now = nowSeconds();
     const windowEnds = now + this.config.loginThrottle.lockoutSeconds;
+    const max = this.config.loginThrottle.maxFailures;
     try {
-      await this.aws.ddb.send(
+      const out = await this.aws.ddb.send(
         new UpdateCommand({
           TableName: this.config.table,
           Key: this.#key(name),
           UpdateExpression: "ADD failures :one",
           ConditionExpression: "windowEnds > :now",
           ExpressionAttributeValues: { ":one": 1, ":now": now },
+          ReturnValues: "UPDATED_NEW",
         }),
       );
+      return { locked: out.Attributes?.failures === max };
     } catch (err) {
       if (!isConditionalCheckFailed(err)) throw err;
       // No open window: start one. A concurrent starter may overwrite; both count as one.
@@ -52,6 +59,7 @@ export class LoginThrottle {
           Item: { ...this.#key(name), failures: 1, windowEnds, ttl: windowEnds },
         }),
       );
+      return { locked: max === 1 };
     }
   }
 

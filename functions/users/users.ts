@@ -13,6 +13,8 @@ import { InvalidCredentials, UsernameTaken } from "../errors.js";
 import { checkPassword } from "./password-policy.js";
 import { normalizeUsername, type Username } from "./usernames.js";
 import type { LoginThrottle } from "./login-throttle.js";
+import { audit } from "../observability/audit.js";
+import { metrics } from "../observability/metrics.js";
 
 import { PasswordHashing } from "./password-hashing.js";
 
@@ -51,6 +53,7 @@ export class Users {
       if (isConditionalCheckFailed(err)) throw new UsernameTaken("that username is already taken");
       throw err;
     }
+    audit("user.registered", { sub: user.sub, username: user.username });
     return user;
   }
 
@@ -74,10 +77,18 @@ export class Users {
     const hash = (item?.passwordHash as string | undefined) ?? (await this.dummyHash());
     const ok = await this.hashing.verify(hash, password.normalize("NFKC"));
     if (!item || !ok) {
-      await this.throttle.recordFailure(throttleKey);
+      const { locked } = await this.throttle.recordFailure(throttleKey);
+      // Only a name that exists is recorded: an unknown "username" may be a mistyped password.
+      const who = item ? { sub: item.sub as string, username: item.username as string } : {};
+      audit("user.login_failed", { ...who, reason: item ? "wrong_password" : "unknown_user" });
+      if (locked) {
+        audit("user.locked", { ...who, lockoutSeconds: this.config.loginThrottle.lockoutSeconds });
+        metrics.lockout();
+      }
       throw new InvalidCredentials();
     }
     await this.throttle.reset(throttleKey);
+    audit("user.login_succeeded", { sub: item.sub as string, username: item.username as string });
     return { sub: item.sub as string, username: item.username as string };
   }
 

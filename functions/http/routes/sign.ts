@@ -16,6 +16,7 @@ import { checkSignableClaims } from "../../tokens/sign-claims.js";
 import { readBody } from "../body.js";
 import { SignRequest } from "../schemas.js";
 import { noStore } from "../responses.js";
+import { metrics } from "../../observability/metrics.js";
 
 export function signRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   const { config } = issuer;
@@ -45,6 +46,7 @@ export function signRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
       ttl: body.expires_in ?? client.accessTokenTtl,
       claims: rest,
     });
+    metrics.tokenIssued("sign", client.clientId);
     return noStore(c.json({ access_token: at.token, token_type: "Bearer", expires_in: at.expiresIn }));
   });
 }

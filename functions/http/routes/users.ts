@@ -8,6 +8,7 @@ import { grantAudience, grantScopes, parseScope } from "../../tokens/scopes.js";
 import { readBody } from "../body.js";
 import { LoginRequest, RegisterRequest } from "../schemas.js";
 import { noStore } from "../responses.js";
+import { metrics } from "../../observability/metrics.js";
 
 export function userRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   const { config } = issuer;
@@ -29,6 +30,7 @@ export function userRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     const user = await issuer.users.authenticate(body.username, body.password);
     const refreshToken = await issuer.refreshTokens.start({ sub: user.sub, aud, scope });
     const at = await issueAccessToken(issuer.keys, config, { sub: user.sub, aud, scope });
+    metrics.tokenIssued("password");
     return noStore(c.json(tokenResponse(at, refreshToken)));
   });
 }

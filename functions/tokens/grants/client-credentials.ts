@@ -10,6 +10,7 @@ import type { Issuer } from "../../issuer.js";
 import { issueAccessToken, tokenResponse } from "../access-token.js";
 import { grantAudience, grantScopes, parseScope } from "../scopes.js";
 import type { TokenParams } from "./index.js";
+import { metrics } from "../../observability/metrics.js";
 
 export const parameters = new Set(["scope", "audience", "resource"]);
 
@@ -27,6 +28,7 @@ export async function handler(issuer: Issuer, params: TokenParams, c: Context): 
     scope,
     ttl: client.accessTokenTtl,
   });
+  metrics.tokenIssued("client_credentials", client.clientId);
   return tokenResponse(at);
 }
 

@@ -7,6 +7,7 @@ import { InvalidRequest, InvalidScope } from "../../errors.js";
 import type { Issuer } from "../../issuer.js";
 import { issueAccessToken, tokenResponse } from "../access-token.js";
 import { parseScope } from "../scopes.js";
+import { metrics } from "../../observability/metrics.js";
 
 export const parameters = new Set(["refresh_token", "scope"]);
 
@@ -27,5 +28,6 @@ export async function handler(
     scope: requested ?? family.scope,
     ...(family.clientId ? { clientId: family.clientId } : {}),
   });
+  metrics.tokenIssued("refresh_token");
   return tokenResponse(at, token);
 }
