@@ -32,6 +32,8 @@ export interface RequestContext {
   sourceIp?: string | undefined;
   /** Work started on behalf of this request that must finish before the response (audit delivery). */
   pending?: Promise<unknown>[];
+  /** Where this context's records go instead of stdout (the CLI: stderr, as stdout carries its output). */
+  records?: { write(line: string): unknown };
 }
 
 const requestContext = new AsyncLocalStorage<RequestContext>();
@@ -77,13 +79,6 @@ function write(level: Level, msg: string, fields: Record<string, unknown> = {}):
   if (wanted) (level === "error" || level === "warn" ? process.stderr : process.stdout).write(line + "\n");
 }
 
-let recordStream: { write(line: string): unknown } = process.stdout;
-
-/** Where records go: stdout (Lambda, local mode), or stderr where stdout carries a command's output (the CLI). */
-export function setRecordStream(stream: { write(line: string): unknown }): void {
-  recordStream = stream;
-}
-
 /**
  * Writes a record that is data rather than a log message (an audit event, an Embedded Metric
  * Format document) to stdout, whatever the level short of "silent". The caller builds the
@@ -94,7 +89,7 @@ export function writeRecord(record: Record<string, unknown>): void {
   if (!wanted && listeners.size === 0) return;
   const line = JSON.stringify(record);
   for (const listener of listeners) listener(line);
-  if (wanted) recordStream.write(line + "\n");
+  if (wanted) (requestContext.getStore()?.records ?? process.stdout).write(line + "\n");
 }
 
 export const log = {

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { setLogLevel, setRecordStream, withRequestContext } from "../log.js";
+import { setLogLevel, withRequestContext } from "../log.js";
 import { flushAuditTrail } from "../observability/audit.js";
 import { areaUsage, CommandFailed, commandUsage, parseCommand, suggest, UsageError, type Area } from "./command-line.js";
 import { keys } from "./keys.js";
@@ -73,8 +73,6 @@ const processOutput: Output = {
 export async function run(argv: string[], out: Output = processOutput): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
   setLogLevel("warn");
-  // stdout carries the command's JSON; audit records of what it changes go to stderr beside it.
-  setRecordStream({ write: (line: string) => out.stderr(line) });
   const [first, ...rest] = argv;
   let usageHint = "`latchkey help`";
   try {
@@ -107,8 +105,10 @@ export async function run(argv: string[], out: Output = processOutput): Promise<
       out.stdout(commandUsage(first, verb, area) + "\n");
       return 0;
     }
-    // Audit records of the command carry its own request id and name.
-    const result = await withRequestContext({ requestId: randomUUID(), route: `cli ${[first, verb].filter(Boolean).join(" ")}` }, async () => {
+    // Audit records of what the command changes carry its own request id and name, and go to
+    // stderr: stdout carries the command's JSON.
+    const context = { requestId: randomUUID(), route: `cli ${[first, verb].filter(Boolean).join(" ")}`, records: { write: (line: string) => out.stderr(line) } };
+    const result = await withRequestContext(context, async () => {
       try {
         return await invocation.command.run(invocation.args, invocation.flags, {
           note: (message) => out.stderr(`latchkey: note: ${message}\n`),
