@@ -15,7 +15,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 
 type Level = "debug" | "info" | "warn" | "error";
 const order: Record<Level | "silent", number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
-const SECRET_FIELD = /pass(word)?|secret|token|assertion|authorization|private|pepper|family/i;
+const SECRET_FIELD = /pass(word)?|secret|token|assertion|authorization|private|pepper/i;
 
 let threshold = order[(process.env.LATCHKEY_LOG_LEVEL as Level) ?? "info"] ?? order.info;
 
