@@ -7,7 +7,8 @@
  *   client_credentials, the refresh grant, the JWKS and /login. CPU and wall µs per
  *   invocation, and the ratio to a raw RS256 `crypto.sign` timed in the same process, in
  *   rounds interleaved with the invocations so the shared machine's load hits both alike.
- *   Targets: client_credentials CPU <= 1.15x the raw signature's CPU; JWKS <= 50 µs CPU.
+ *   Targets (on medians per invocation, means printed beside): client_credentials CPU <= 1.15x
+ *   the raw signature's CPU (synchronous, the form the handler uses on Lambda); JWKS <= 50 µs CPU.
  * - Storage requests per token, counted by the emulators, and what they cost.
  * - Cold start: a fresh process imports the bundle and answers its first token request
  *   (median of BENCH_COLD_STARTS) <= 250 ms; the bundle's size.
@@ -114,6 +115,7 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
       for (const s of ["clientCredentials", "jwks", "refreshGrant"] as const) await invoke(s, Math.min(50, INVOCATIONS));
       await invoke("login", 1);
       await handler.call("rawSign", { count: 20, form: "callback", bytes: tokenBytes });
+      await handler.call("rawSign", { count: 20, form: "sync", bytes: tokenBytes });
 
       const runs: Record<Scenario | "rawSignCallback" | "rawSignSync", InvocationStats[]> = {
         rawSignCallback: [], rawSignSync: [], clientCredentials: [], refreshGrant: [], jwks: [], login: [],
@@ -122,21 +124,24 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
       // The signing input of a real token is about its length minus the signature.
       const signedBytes = Math.max(200, tokenBytes - 400);
       for (let r = 0; r < ROUNDS; r++) {
-        runs.rawSignCallback.push(await handler.call<InvocationStats>("rawSign", { count: INVOCATIONS, form: "callback", bytes: signedBytes }));
+        runs.rawSignSync.push(await handler.call<InvocationStats>("rawSign", { count: INVOCATIONS, form: "sync", bytes: signedBytes }));
         for (const s of ["clientCredentials", "refreshGrant"] as const) {
           const before = await stack.counts();
           runs[s].push(await invoke(s, INVOCATIONS));
           storage[s].push(countsBetween(before, await stack.counts()));
         }
         runs.jwks.push(await invoke("jwks", INVOCATIONS));
-        runs.rawSignSync.push(await handler.call<InvocationStats>("rawSign", { count: INVOCATIONS, form: "sync", bytes: signedBytes }));
+        runs.rawSignCallback.push(await handler.call<InvocationStats>("rawSign", { count: INVOCATIONS, form: "callback", bytes: signedBytes }));
       }
       runs.login.push(await invoke("login", LOGINS));
       const memory = await handler.call<{ rss: number; heapUsed: number }>("memory");
 
       const agg = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, aggregate(v)])) as Record<keyof typeof runs, Aggregate>;
-      const raw = agg.rawSignCallback.cpuMicrosMean;
-      const ratio = (s: Aggregate) => round(s.cpuMicrosMean / raw, 2);
+      // The handler signs inline on Lambda (functions/tokens/access-token.ts), so the basis is
+      // the same form: a bare synchronous crypto.sign. Judged on medians; means shown beside.
+      const raw = agg.rawSignSync;
+      const ratio = (s: Aggregate) => round(s.cpuMicrosP50 / raw.cpuMicrosP50, 2);
+      const meanRatio = (s: Aggregate) => round(s.cpuMicrosMean / raw.cpuMicrosMean, 2);
       const perToken = (s: "clientCredentials" | "refreshGrant") => storagePerToken(storage[s], agg[s].ok);
       const cc = agg.clientCredentials;
       const ccStorage = perToken("clientCredentials");
@@ -157,10 +162,14 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
       const targets: Record<string, Verdict> = {
         lambdaClientCredentialsCpuVsRawSign: verdict(
           ratio(cc),
-          `<= 1.15x the CPU of one raw RS256 crypto.sign (callback form, as the handler signs) in the same process: ${cc.cpuMicrosMean} µs vs ${raw} µs`,
+          `<= 1.15x the CPU of one raw RS256 crypto.sign (synchronous, as the handler signs on Lambda) in the same process, median per invocation: ${cc.cpuMicrosP50} µs vs ${raw.cpuMicrosP50} µs (means ${cc.cpuMicrosMean} vs ${raw.cpuMicrosMean})`,
           ratio(cc) <= 1.15 && cc.failures === 0,
         ),
-        lambdaJwksCpuMicros: verdict(agg.jwks.cpuMicrosMean, "<= 50 µs CPU per JWKS invocation", agg.jwks.cpuMicrosMean <= 50 && agg.jwks.failures === 0),
+        lambdaJwksCpuMicros: verdict(
+          agg.jwks.cpuMicrosP50,
+          `<= 50 µs CPU per JWKS invocation (median; mean ${agg.jwks.cpuMicrosMean} µs)`,
+          agg.jwks.cpuMicrosP50 <= 50 && agg.jwks.failures === 0,
+        ),
         coldStartFirstTokenMs: verdict(
           cold.firstToken.medianImportAndFirstEventMs,
           `<= 250 ms (median of ${COLD_STARTS} fresh processes: import the bundle + answer its first client_credentials event)`,
@@ -183,8 +192,17 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
           how: `handler(event) in one process, one invocation at a time; ${ROUNDS} rounds x ${INVOCATIONS} per scenario, interleaved with raw signatures; CPU = process.cpuUsage() (all threads)`,
           rawRs256SignCallback: agg.rawSignCallback,
           rawRs256SignSync: agg.rawSignSync,
-          clientCredentials: { ...cc, cpuOverRawSign: ratio(cc), cpuBeyondRawSignMicros: round(cc.cpuMicrosMean - raw, 0) },
-          refreshGrant: { ...agg.refreshGrant, cpuOverRawSign: ratio(agg.refreshGrant), cpuBeyondRawSignMicros: round(agg.refreshGrant.cpuMicrosMean - raw, 0) },
+          clientCredentials: {
+            ...cc,
+            cpuOverRawSign: ratio(cc),
+            cpuOverRawSignByMeans: meanRatio(cc),
+            cpuBeyondRawSignMicros: { median: cc.cpuMicrosP50 - raw.cpuMicrosP50, mean: cc.cpuMicrosMean - raw.cpuMicrosMean },
+          },
+          refreshGrant: {
+            ...agg.refreshGrant,
+            cpuOverRawSign: ratio(agg.refreshGrant),
+            cpuBeyondRawSignMicros: { median: agg.refreshGrant.cpuMicrosP50 - raw.cpuMicrosP50, mean: agg.refreshGrant.cpuMicrosMean - raw.cpuMicrosMean },
+          },
           jwks: agg.jwks,
           login: { ...agg.login, note: "argon2id verify (m=19 MiB, t=2) + one refresh family write + one signature" },
           handlerProcessMemory: { rssMb: round(memory.rss / 2 ** 20, 1), heapUsedMb: round(memory.heapUsed / 2 ** 20, 1) },
@@ -222,6 +240,8 @@ interface Aggregate {
   ok: number;
   failures: number;
   cpuMicrosMean: number;
+  /** Median of the rounds' median CPU per invocation: what the targets judge (robust to a busy machine). */
+  cpuMicrosP50: number;
   wallMicrosMean: number;
   /** Per round, so a noisy round shows. */
   cpuMicrosMeanByRound: number[];
@@ -230,6 +250,11 @@ interface Aggregate {
   responseBytes: number;
   statuses: Record<string, number>;
   firstFailure?: string;
+}
+
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length ? v[Math.floor((v.length - 1) / 2)]! : 0;
 }
 
 function aggregate(runs: InvocationStats[]): Aggregate {
@@ -244,6 +269,7 @@ function aggregate(runs: InvocationStats[]): Aggregate {
     ok,
     failures: count - ok,
     cpuMicrosMean: round(weighted((r) => r.cpuMicros.mean), 0),
+    cpuMicrosP50: median(runs.map((r) => r.cpuMicros.p50)),
     wallMicrosMean: round(weighted((r) => r.wallMicros.mean), 0),
     cpuMicrosMeanByRound: runs.map((r) => r.cpuMicros.mean),
     wallMicrosP50ByRound: runs.map((r) => r.wallMicros.p50),

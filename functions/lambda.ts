@@ -24,6 +24,7 @@ import { flushAuditTrail } from "./observability/audit.js";
 import { reportSigningKeyAge } from "./keys/key-age.js";
 import { RotationRefused } from "./errors.js";
 import { ensureDeclaredClient } from "./clients/declared.js";
+import { setSigningMode } from "./tokens/access-token.js";
 
 export type EventKind = "http" | "rotate" | "ensure-keys" | "ensure-client" | "report-key-age" | "unknown";
 
@@ -49,6 +50,7 @@ let httpHandler: ReturnType<typeof handle> | undefined;
 function init(): { issuer: Issuer; httpHandler: ReturnType<typeof handle> } {
   if (!issuer || !httpHandler) {
     const config = loadConfig(process.env);
+    setSigningMode("inline"); // one request per instance at a time: no thread-pool hand-off
     issuer = createIssuer(config);
     httpHandler = handle(createApp(issuer));
   }

@@ -1,12 +1,14 @@
 /**
  * Access tokens: RS256 JWTs per RFC 9068 (header `typ: at+jwt`), signed with Node's crypto and
- * a cached KeyObject. The callback form of `crypto.sign` runs RSA on libuv's thread pool, so
- * signing uses both cores and does not block the event loop.
+ * a cached KeyObject. On a server the callback form of `crypto.sign` runs RSA on libuv's thread
+ * pool, so signing uses both cores and does not block the event loop. A Lambda instance serves
+ * one request at a time, so there it signs inline (`setSigningMode`): nothing waits on the loop,
+ * and the pool's hand-off (queue, futex wake-ups, completion callback) is CPU for nothing.
  *
  * @example
  *   const { token, expiresIn } = await issueAccessToken(keys, config, { sub: "u1", aud: "api", scope: "read" });
  */
-import { randomUUID, sign } from "node:crypto";
+import { randomUUID, sign, type KeyObject } from "node:crypto";
 import type { Config } from "../config.js";
 import type { KeyStore } from "../keys/key-store.js";
 
@@ -55,9 +57,7 @@ export async function issueAccessToken(
     ...(scope ? { scope } : {}),
   };
   const signingInput = `${key.encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString("base64url")}`;
-  const signature = await new Promise<Buffer>((resolve, reject) =>
-    sign("sha256", Buffer.from(signingInput), key.privateKey, (err, sig) => (err ? reject(err) : resolve(sig))),
-  );
+  const signature = await rs256(Buffer.from(signingInput), key.privateKey);
   return { token: `${signingInput}.${signature.toString("base64url")}`, expiresIn, jti, scope };
 }
 
@@ -70,4 +70,18 @@ export function tokenResponse(at: IssuedAccessToken, refreshToken?: string): Rec
     ...(refreshToken ? { refresh_token: refreshToken } : {}),
     ...(at.scope ? { scope: at.scope } : {}),
   };
+}
+
+/** Where the RSA signature runs (see the module comment). */
+export type SigningMode = "thread-pool" | "inline";
+let signingMode: SigningMode = "thread-pool";
+
+/** Process-wide: the Lambda entry sets "inline" (one request per instance at a time). */
+export function setSigningMode(mode: SigningMode): void {
+  signingMode = mode;
+}
+
+function rs256(input: Buffer, key: KeyObject): Promise<Buffer> {
+  if (signingMode === "inline") return Promise.resolve(sign("sha256", input, key));
+  return new Promise((resolve, reject) => sign("sha256", input, key, (err, sig) => (err ? reject(err) : resolve(sig))));
 }
