@@ -84,7 +84,7 @@ export function readConfig(): StackConfig {
     alarmTopicArn: c.get("alarmTopicArn") || undefined,
     throttleRate: c.getNumber("throttleRate") ?? 200,
     throttleBurst: c.getNumber("throttleBurst") ?? 400,
-    memory: c.getNumber("memory") ?? 1024,
+    memory: c.getNumber("memory") ?? 1769,
     timeout: c.getNumber("timeout") ?? 10,
     architecture,
     logLevel: c.get("logLevel") ?? "info",
