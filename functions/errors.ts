@@ -8,6 +8,8 @@ export abstract class OAuthError extends Error {
   abstract readonly status: number;
   /** Extra response headers (WWW-Authenticate, Retry-After, Allow). */
   headers: Record<string, string> = {};
+  /** What only the log may know (which check failed); logged with the request id, never sent. */
+  detail: string | undefined;
 
   constructor(readonly description: string) {
     super(description);
@@ -67,12 +69,18 @@ export class InvalidTarget extends OAuthError {
   readonly status = 400;
 }
 
-/** 401: client authentication failed (RFC 6749 5.2). */
+/**
+ * 401: client authentication failed (RFC 6749 5.2). Every cause answers with the same body, so
+ * a caller cannot learn whether a client_id exists, which method it uses, or which check
+ * failed; the cause is the `detail`, logged with the request id.
+ */
 export class InvalidClient extends OAuthError {
+  static readonly DESCRIPTION = "client authentication failed";
   readonly code = "invalid_client";
   readonly status = 401;
-  constructor(description: string, scheme = "Basic") {
-    super(description);
+  constructor(detail: string, scheme = "Basic") {
+    super(InvalidClient.DESCRIPTION);
+    this.detail = detail;
     this.headers["WWW-Authenticate"] = `${scheme} realm="latchkey", error="invalid_client"`;
   }
 }

@@ -1,7 +1,9 @@
 /**
  * Client authentication at the token endpoint (RFC 6749 section 2.3): client_secret_basic,
  * client_secret_post, private_key_jwt (RFC 7523), or a secret and an assertion together for
- * clients that require both. Every failure is 401 invalid_client with WWW-Authenticate.
+ * clients that require both. Every failure is 401 invalid_client with WWW-Authenticate and one
+ * generic description (the cause goes to the log); unknown and known ids cost the same work:
+ * a secret is digested and compared either way, and unknown ids are cached like known ones.
  */
 import type { Config } from "../config.js";
 import { InvalidClient, InvalidRequest } from "../errors.js";
@@ -49,7 +51,7 @@ export class ClientAuthenticator {
         (x): x is string => x !== undefined,
       ),
     );
-    if (ids.size === 0) throw new InvalidClient("client authentication is required", scheme);
+    if (ids.size === 0) throw new InvalidClient("no client credentials", scheme);
     if (ids.size > 1) throw new InvalidClient("the credentials name different clients", scheme);
     const [clientId] = ids as Set<string>;
     // Both are cached on a warm instance; a cold one reads them in parallel.
@@ -60,10 +62,11 @@ export class ClientAuthenticator {
       // Compare even for unknown clients so timing does not reveal which ids exist.
       const digests = client ? activeDigests(client) : [];
       const ok = pepper ? this.clients.digester.matches(secret, digests, pepper) : false;
-      if (!client || !ok) throw new InvalidClient("client authentication failed", scheme);
+      if (!client) throw new InvalidClient("unknown client_id", scheme);
+      if (!ok) throw new InvalidClient("the secret does not match an active secret of this client", scheme);
       methods.push(basic ? "client_secret_basic" : "client_secret_post");
     }
-    if (!client) throw new InvalidClient("client authentication failed", scheme);
+    if (!client) throw new InvalidClient("unknown client_id", scheme);
     if (assertion !== undefined) {
       if (client.auth === "secret") throw new InvalidClient("this client does not use private_key_jwt", scheme);
       await this.assertions.verify(assertion, client);
@@ -74,7 +77,7 @@ export class ClientAuthenticator {
     if (client.auth === "both" && !(hasSecret && hasAssertion)) {
       throw new InvalidClient("this client must authenticate with both its secret and a signed assertion", scheme);
     }
-    if (client.auth === "secret" && !hasSecret) throw new InvalidClient("client authentication failed", scheme);
+    if (client.auth === "secret" && !hasSecret) throw new InvalidClient("this client must authenticate with its secret", scheme);
     if (client.auth === "private_key_jwt" && !hasAssertion) {
       throw new InvalidClient("this client must authenticate with a signed assertion (private_key_jwt)", scheme);
     }

@@ -58,10 +58,15 @@ export interface NewClient {
   signClaims?: string[];
 }
 
+/** How many unknown client ids an instance remembers (a bound on what probing can make it hold). */
+const UNKNOWN_CACHE_SIZE = 10_000;
+
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 export class Clients {
   #cache = new Map<string, { client: Client; loadedAt: number }>();
+  /** Unknown ids and when they were looked up, oldest first (Map keeps insertion order). */
+  #unknown = new Map<string, number>();
   readonly digester: SecretDigester;
 
   constructor(
@@ -109,13 +114,28 @@ export class Clients {
     return clientSecret ? { client, clientSecret } : { client };
   }
 
-  /** A client record, from the instance cache when fresh enough. Unknown ids are not cached. */
+  /**
+   * A client record, from the instance cache when fresh enough. Unknown ids are cached too (for
+   * as long, at most UNKNOWN_CACHE_SIZE of them), so probing an id answers as fast as using a
+   * known one and timing does not tell which ids exist. Ids are random, so none is looked up
+   * before it exists.
+   */
   async get(clientId: string): Promise<Client | undefined> {
+    const now = nowSeconds();
     const cached = this.#cache.get(clientId);
-    if (cached && nowSeconds() - cached.loadedAt < this.config.clientCacheSeconds) return cached.client;
+    if (cached && now - cached.loadedAt < this.config.clientCacheSeconds) return cached.client;
+    const missed = this.#unknown.get(clientId);
+    if (missed !== undefined && now - missed < this.config.clientCacheSeconds) return undefined;
     const client = await this.read(clientId);
-    if (client) this.#cache.set(clientId, { client, loadedAt: nowSeconds() });
-    else this.#cache.delete(clientId);
+    if (client) {
+      this.#cache.set(clientId, { client, loadedAt: nowSeconds() });
+      this.#unknown.delete(clientId);
+    } else {
+      this.#cache.delete(clientId);
+      this.#unknown.delete(clientId);
+      if (this.#unknown.size >= UNKNOWN_CACHE_SIZE) this.#unknown.delete(this.#unknown.keys().next().value!);
+      this.#unknown.set(clientId, nowSeconds());
+    }
     return client;
   }
 

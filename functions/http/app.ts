@@ -79,7 +79,10 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
 
   app.onError((err, c) => {
     const requestId = c.get("requestId") as string | undefined;
-    if (err instanceof OAuthError) return render(err, requestId);
+    if (err instanceof OAuthError) {
+      if (err.detail) log.info("request refused", { requestId, error: err.code, detail: err.detail });
+      return render(err, requestId);
+    }
     if (isStorageFailure(err)) {
       // DynamoDB/S3 unreachable or throttling: the client did nothing wrong and may retry.
       log.error("storage unavailable", { requestId, error: err.name, message: err.message });

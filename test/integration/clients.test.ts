@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as oidc from "openid-client";
 import { SignJWT, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, decodeJwt, type CryptoKey, type JWK } from "jose";
 import { post, skipIntegration, startTestIssuer, type TestIssuer } from "../support/issuer.js";
+import { captureLogs } from "../support/logs.js";
 
 const API = "https://api.example.com";
 const BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -44,6 +45,20 @@ describe.skipIf(skipIntegration)("machine clients", () => {
 
   const form = (params: Record<string, string>, headers: Record<string, string> = {}) =>
     post(`${t.url}/token`, new URLSearchParams(params).toString(), { "content-type": "application/x-www-form-urlencoded", ...headers });
+
+  /** A refused client authentication: the one generic body, and the cause logged with the request id. */
+  async function refusedFor(pending: Promise<{ status: number; headers: Headers; json: any }>): Promise<string> {
+    const logs = captureLogs();
+    let res;
+    try {
+      res = await pending;
+    } finally {
+      logs.stop();
+    }
+    expect(res.status).toBe(401);
+    expect(res.json).toEqual({ error: "invalid_client", error_description: "client authentication failed" });
+    return String(logs.find(res.headers.get("x-request-id"), "request refused")?.detail);
+  }
 
   describe("with openid-client", () => {
     it("client_secret_basic: token carries client_id, scope and aud and verifies", async () => {
@@ -113,9 +128,7 @@ describe.skipIf(skipIntegration)("machine clients", () => {
       const { client, clientSecret } = await secretClient();
       expect((await form({ grant_type: "client_credentials" }, basic(client.clientId, clientSecret!))).status).toBe(200);
       await t.issuer.clients.setEnabled(client.clientId, false);
-      const res = await form({ grant_type: "client_credentials" }, basic(client.clientId, clientSecret!));
-      expect(res.status).toBe(401);
-      expect(res.json.error_description).toMatch(/disabled/);
+      expect(await refusedFor(form({ grant_type: "client_credentials" }, basic(client.clientId, clientSecret!)))).toMatch(/disabled/);
     });
 
     it("scope and audience outside the allow-lists", async () => {
@@ -135,9 +148,7 @@ describe.skipIf(skipIntegration)("machine clients", () => {
       const a = await assertion(client.clientId);
       const params = { grant_type: "client_credentials", client_assertion_type: BEARER_ASSERTION, client_assertion: a };
       expect((await form(params)).status).toBe(200);
-      const replay = await form(params);
-      expect(replay.status).toBe(401);
-      expect(replay.json.error_description).toMatch(/already been used/);
+      expect(await refusedFor(form(params))).toMatch(/already been used/);
     });
 
     it("expired, long-lived, wrong-audience and wrongly signed assertions are refused", async () => {
@@ -151,21 +162,16 @@ describe.skipIf(skipIntegration)("machine clients", () => {
         ["wrong key", assertion(client.clientId, {}, other), /signature/],
       ];
       for (const [label, pending, message] of cases) {
-        const res = await form({ grant_type: "client_credentials", client_assertion_type: BEARER_ASSERTION, client_assertion: await pending });
-        expect(res.status, label).toBe(401);
-        expect(res.json.error, label).toBe("invalid_client");
-        expect(res.json.error_description, label).toMatch(message);
+        const assertionJwt = await pending;
+        expect(await refusedFor(form({ grant_type: "client_credentials", client_assertion_type: BEARER_ASSERTION, client_assertion: assertionJwt })), label).toMatch(message);
       }
     });
 
     it("a 'both' client missing either factor is refused", async () => {
       const { client, clientSecret } = await jwtClient("both");
-      const secretOnly = await form({ grant_type: "client_credentials" }, basic(client.clientId, clientSecret!));
-      expect(secretOnly.status).toBe(401);
-      expect(secretOnly.json.error_description).toMatch(/both/);
-      const assertionOnly = await form({ grant_type: "client_credentials", client_assertion_type: BEARER_ASSERTION, client_assertion: await assertion(client.clientId) });
-      expect(assertionOnly.status).toBe(401);
-      expect(assertionOnly.json.error_description).toMatch(/both/);
+      expect(await refusedFor(form({ grant_type: "client_credentials" }, basic(client.clientId, clientSecret!)))).toMatch(/both/);
+      const assertionJwt = await assertion(client.clientId);
+      expect(await refusedFor(form({ grant_type: "client_credentials", client_assertion_type: BEARER_ASSERTION, client_assertion: assertionJwt }))).toMatch(/both/);
     });
 
     it("a private_key_jwt client cannot use a secret, and a secret client cannot use an assertion", async () => {
