@@ -12,7 +12,7 @@ export interface LogCapture {
   stop(): void;
 }
 
-export function captureLogs(level: "debug" | "info" | "warn" = "info"): LogCapture {
+export function captureLogs(level: "debug" | "info" | "warn" | "error" = "info"): LogCapture {
   const lines: Record<string, unknown>[] = [];
   const keep = (chunk: unknown) => {
     for (const text of String(chunk).split("\n")) {
