@@ -86,6 +86,12 @@ const envSchema = z.object({
 
   /** How long a warm instance trusts a cached client record (disabling takes effect within it). */
   LATCHKEY_CLIENT_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  /**
+   * How long a warm instance trusts what it read of the revocation state (per token id,
+   * session, subject and client). A revocation reaches /validate and /introspect on every
+   * instance within this many seconds; 0 reads DynamoDB on every check.
+   */
+  LATCHKEY_REVOCATION_CACHE_SECONDS: z.coerce.number().int().min(0).max(60).default(5),
   /** How long a rotated client secret keeps working next to its successor. */
   LATCHKEY_SECRET_OVERLAP_SECONDS: z.coerce.number().int().min(0).default(24 * 3600),
   /** Longest lifetime accepted for a private_key_jwt client assertion (RFC 7523 3: short). */
@@ -133,6 +139,7 @@ export interface Config {
   authorizerCacheSeconds: number;
   wellKnownMaxAge: number;
   clientCacheSeconds: number;
+  revocationCacheSeconds: number;
   secretOverlapSeconds: number;
   assertionMaxAgeSeconds: number;
   signMaxClaimsBytes: number;
@@ -197,6 +204,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     authorizerCacheSeconds: e.LATCHKEY_AUTHORIZER_CACHE_SECONDS,
     wellKnownMaxAge: e.LATCHKEY_WELL_KNOWN_MAX_AGE,
     clientCacheSeconds: e.LATCHKEY_CLIENT_CACHE_SECONDS,
+    revocationCacheSeconds: e.LATCHKEY_REVOCATION_CACHE_SECONDS,
     secretOverlapSeconds: e.LATCHKEY_SECRET_OVERLAP_SECONDS,
     assertionMaxAgeSeconds: e.LATCHKEY_ASSERTION_MAX_AGE,
     signMaxClaimsBytes: e.LATCHKEY_SIGN_MAX_CLAIMS_BYTES,

@@ -15,6 +15,8 @@ import { AssertionVerifier } from "./clients/assertion.js";
 import { configureMetrics } from "./observability/metrics.js";
 import { configureAuditBus } from "./observability/audit.js";
 import { eventBridgeAuditBus } from "./observability/event-bus.js";
+import { Revocations } from "./revocations/revocations.js";
+import { AccessTokenVerifier } from "./tokens/verify-access-token.js";
 
 export interface Issuer {
   config: Config;
@@ -24,6 +26,9 @@ export interface Issuer {
   refreshTokens: RefreshTokens;
   clients: Clients;
   clientAuth: ClientAuthenticator;
+  revocations: Revocations;
+  /** Verifies this issuer's access tokens, revocation included. */
+  accessTokens: AccessTokenVerifier;
 }
 
 export function createIssuer(config: Config, aws: AwsClients = createAwsClients(config)): Issuer {
@@ -31,14 +36,18 @@ export function createIssuer(config: Config, aws: AwsClients = createAwsClients(
   configureMetrics({ namespace: config.metricsNamespace, service: config.serviceName });
   configureAuditBus(config.auditEventBus ? eventBridgeAuditBus(aws, config.auditEventBus) : undefined);
   const throttle = new LoginThrottle(config, aws);
-  const clients = new Clients(config, aws);
+  const revocations = new Revocations(config, aws);
+  const clients = new Clients(config, aws, revocations);
+  const keys = new KeyStore(config, aws);
   return {
     config,
     aws,
-    keys: new KeyStore(config, aws),
+    keys,
     users: new Users(config, aws, throttle),
-    refreshTokens: new RefreshTokens(config, aws),
+    refreshTokens: new RefreshTokens(config, aws, revocations),
     clients,
     clientAuth: new ClientAuthenticator(config, clients, new AssertionVerifier(config, aws)),
+    revocations,
+    accessTokens: new AccessTokenVerifier(config, keys, revocations),
   };
 }

@@ -17,6 +17,7 @@ import { InvalidRequest } from "../errors.js";
 import { newClientSecret, SecretDigester } from "./secrets.js";
 import { checkSignClaimsRegistration } from "../tokens/sign-claims.js";
 import { audit } from "../observability/audit.js";
+import type { Revocations } from "../revocations/revocations.js";
 
 export type ClientAuth = "secret" | "private_key_jwt" | "both";
 
@@ -72,6 +73,7 @@ export class Clients {
   constructor(
     private readonly config: Config,
     private readonly aws: AwsClients,
+    private readonly revocations: Revocations,
   ) {
     this.digester = new SecretDigester(config, aws);
   }
@@ -210,11 +212,18 @@ export class Clients {
     });
   }
 
+  /**
+   * Disabling also revokes the client's tokens at /validate and /introspect: those issued up to
+   * the moment every instance's client cache has let go of the enabled record. Enabling again
+   * lets tokens issued from then on pass; the earlier ones stay revoked.
+   */
   async setEnabled(clientId: string, enabled: boolean): Promise<Client> {
     const client = await this.read(clientId);
     if (!client) throw new InvalidRequest(`no client ${clientId}`);
     if (client.enabled === enabled) return client; // nothing changes, nothing to record
+    if (!enabled) await this.revocations.revokeClient(clientId, nowSeconds() + this.config.clientCacheSeconds);
     const updated = await this.#update(client, { enabled });
+    if (enabled) await this.revocations.reinstateClient(clientId);
     audit(enabled ? "client.enabled" : "client.disabled", { clientId });
     return updated;
   }

@@ -18,6 +18,7 @@ import { tokenRoutes } from "./routes/token.js";
 import { wellKnownRoutes } from "./routes/well-known.js";
 import { signRoutes } from "./routes/sign.js";
 import { validateRoutes } from "./routes/validate.js";
+import { introspectRoutes } from "./routes/introspect.js";
 import { ROUTES } from "./route-table.js";
 
 export { ROUTES };
@@ -62,6 +63,7 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
   wellKnownRoutes(app, issuer);
   signRoutes(app, issuer);
   validateRoutes(app, issuer);
+  introspectRoutes(app, issuer);
   // Generated on first request: the generator is only needed here, and cold starts skip it.
   let openapi: Promise<string> | undefined;
   app.get("/openapi.json", async (c) => {

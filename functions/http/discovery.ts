@@ -15,6 +15,10 @@ export function discoveryDocument(config: Config): Record<string, unknown> {
     token_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
     token_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
     revocation_endpoint_auth_methods_supported: ["none"],
+    // RFC 8414 section 2 / RFC 7662: callers authenticate as clients, any method they have.
+    introspection_endpoint: `${iss}/introspect`,
+    introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+    introspection_endpoint_auth_signing_alg_values_supported: ASSERTION_ALGORITHMS,
     response_types_supported: [],
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: ["RS256"],

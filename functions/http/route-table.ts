@@ -8,6 +8,8 @@
  */
 import { z } from "zod";
 import {
+  IntrospectRequest,
+  IntrospectResponse,
   LoginRequest,
   RefreshRequest,
   RegisterRequest,
@@ -49,6 +51,7 @@ const Metadata = z
     jwks_uri: z.string(),
     token_endpoint: z.string(),
     revocation_endpoint: z.string(),
+    introspection_endpoint: z.string(),
     grant_types_supported: z.array(z.string()),
     token_endpoint_auth_methods_supported: z.array(z.string()),
   })
@@ -60,6 +63,7 @@ export const ROUTE_TABLE: RouteEntry[] = [
   { method: "post", path: "/token", fn: "api", summary: "Token endpoint (RFC 6749): client_credentials and refresh_token grants", body: { schema: TokenRequest, media: ["form", "json"] }, ok: { status: 200, description: "Token response (RFC 6749 5.1)", schema: TokenResponse }, errors: [400, 401, 413, 415, 503], security: ["basic"] },
   { method: "post", path: "/refresh", fn: "api", summary: "Exchange a refresh token (rotates it)", body: { schema: RefreshRequest, media: ["json"] }, ok: { status: 200, description: "Token response with the next refresh token", schema: TokenResponse }, errors: [400, 413, 415, 503] },
   { method: "post", path: "/revoke", fn: "api", summary: "Revoke a token (RFC 7009)", body: { schema: RevokeRequest, media: ["form", "json"] }, ok: { status: 200, description: "Revoked, or unknown (RFC 7009 2.2)" }, errors: [400, 413, 415] },
+  { method: "post", path: "/introspect", fn: "api", summary: "Token introspection (RFC 7662), for authenticated clients", body: { schema: IntrospectRequest, media: ["form", "json"] }, ok: { status: 200, description: "{active: false}, or the active token's claims", schema: IntrospectResponse }, errors: [400, 401, 413, 415, 503], security: ["basic"] },
   { method: "post", path: "/sign", fn: "api", summary: "Mint a token with caller-chosen claims (clients granted /sign)", body: { schema: SignRequest, media: ["json"] }, ok: { status: 200, description: "A signed access token", schema: SignResponse }, errors: [400, 401, 403, 413, 415, 503], security: ["basic"] },
   { method: "get", path: "/validate", fn: "api", summary: "Check a bearer token (nginx auth_request)", query: ValidateQuery, ok: { status: 200, description: "Valid; identity in X-Auth-Subject, X-Auth-Client-Id, X-Auth-Scope", schema: ValidateResponse }, errors: [400, 401, 403, 503], security: ["bearer"] },
   { method: "get", path: "/.well-known/jwks.json", fn: "api", summary: "The published signing keys", ok: { status: 200, description: "JWK Set (next, current, previous)", schema: Jwks }, errors: [503] },

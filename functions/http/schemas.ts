@@ -49,6 +49,30 @@ export const RevokeRequest = z
     client_secret: text(512).optional(),
   });
 
+/** POST /introspect (RFC 7662 section 2.1), with client authentication as for /token. */
+export const IntrospectRequest = z.object({
+  token: text(16384),
+  token_type_hint: text(64).optional(),
+  client_id: text(256).optional(),
+  client_secret: text(512).optional(),
+  client_assertion: text(16384).optional(),
+  client_assertion_type: text(256).optional(),
+});
+
+/** RFC 7662 section 2.2: only `active` for anything that is not an active token. */
+export const IntrospectResponse = z.object({
+  active: z.boolean(),
+  sub: z.string().optional(),
+  client_id: z.string().optional(),
+  scope: z.string().optional(),
+  aud: z.union([z.string(), z.array(z.string())]).optional(),
+  iss: z.string().optional(),
+  exp: z.number().int().optional(),
+  iat: z.number().int().optional(),
+  token_type: z.string().optional(),
+  sid: z.string().optional(),
+});
+
 export const TokenResponse = z.object({
   access_token: z.string(),
   token_type: z.literal("Bearer"),

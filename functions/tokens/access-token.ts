@@ -17,9 +17,11 @@ export interface AccessTokenRequest {
   aud: string | string[];
   scope: string[];
   clientId?: string;
+  /** The session the token comes from (an opaque id, never a refresh-token family id). */
+  sid?: string | undefined;
   /** Seconds; capped at config.maxAccessTokenTtlSeconds. */
   ttl?: number;
-  /** Extra claims (never overriding iss, iat, exp, nbf, jti). */
+  /** Extra claims (never overriding iss, iat, exp, nbf, jti; `sid` overrides a claimed sid). */
   claims?: Record<string, unknown>;
 }
 
@@ -54,6 +56,7 @@ export async function issueAccessToken(
     nbf: now,
     jti,
     ...(req.clientId ? { client_id: req.clientId } : {}),
+    ...(req.sid ? { sid: req.sid } : {}),
     ...(scope ? { scope } : {}),
   };
   const signingInput = `${key.encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString("base64url")}`;

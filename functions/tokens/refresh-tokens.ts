@@ -13,9 +13,14 @@
  * learns the key but still not the current token: its nonce is random and stored only as part
  * of a digest. Logs carry `familyRef` (a short hash), never the family id itself.
  *
- * Item (single table): `RTFAM#<familyId>` / `FAMILY`: sub, aud, scope, tokenKey,
+ * Item (single table): `RTFAM#<familyId>` / `FAMILY`: sub, user, sid, aud, scope, tokenKey,
  * currentDigest, uses, expiresAt, revoked, ttl. Expiry is enforced on read; DynamoDB TTL only
  * cleans up, lazily.
+ *
+ * `sid` is the session id access tokens carry: 128 random bits of its own, not derived from
+ * the family id, so neither a token nor a log line reveals the family id (which, with the
+ * family record, is what a refresh presents). Revoking a family also revokes its `sid` in the
+ * revocation state, so its access tokens stop passing at /validate and /introspect.
  */
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
@@ -27,6 +32,7 @@ import { log } from "../log.js";
 import { constantTimeEqual } from "../security/constant-time.js";
 import { audit } from "../observability/audit.js";
 import { metrics } from "../observability/metrics.js";
+import type { Revocations } from "../revocations/revocations.js";
 
 export interface RefreshTokenFamily {
   familyId: string;
@@ -36,6 +42,10 @@ export interface RefreshTokenFamily {
   clientId?: string;
   /** base64url of 32 random bytes: the key of the tags on this family's tokens. */
   tokenKey: string;
+  /** The session id access tokens of this family carry (absent on families from before sids). */
+  sid?: string;
+  /** The username key of the person whose session this is (functions/users/usernames.ts). */
+  user?: string;
   currentDigest: string;
   uses: number;
   createdAt: number;
@@ -48,6 +58,9 @@ export interface Grant {
   aud: string;
   scope: string[];
   clientId?: string;
+  /** The session id its access tokens carry (`newSessionId()`). */
+  sid?: string;
+  user?: string;
 }
 
 /** `lkr_` (so secret scanners can spot them) + family id + nonce + tag. */
@@ -66,6 +79,7 @@ export class RefreshTokens {
   constructor(
     private readonly config: Config,
     private readonly aws: AwsClients,
+    private readonly revocations: Pick<Revocations, "revokeSession">,
     private readonly now: () => number = nowSeconds,
   ) {}
 
@@ -105,7 +119,7 @@ export class RefreshTokens {
   async rotate(
     token: string,
     /** Runs before the token is spent; throw to refuse without rotating. */
-    check?: (family: RefreshTokenFamily) => void,
+    check?: (family: RefreshTokenFamily) => void | Promise<void>,
   ): Promise<{ token: string; family: RefreshTokenFamily }> {
     const parts = partsOf(token);
     if (!parts) throw new InvalidGrant("refresh token is invalid or expired");
@@ -120,7 +134,7 @@ export class RefreshTokens {
       // A token this family issued that is not its current one: someone holds a spent copy.
       // Reported by the one request whose write revoked the family (never the id itself).
       if (await this.#revokeFamily(familyId)) {
-        log.warn("refresh token reuse detected; family revoked", { familyRef: familyRef(familyId), sub: family.sub });
+        log.warn("refresh token reuse detected; family revoked", { familyRef: familyRef(familyId), sid: family.sid, sub: family.sub });
         audit("refresh.reuse_detected", { sub: family.sub, ...(family.clientId ? { clientId: family.clientId } : {}) });
         metrics.refreshReuseDetected();
       }
@@ -129,7 +143,7 @@ export class RefreshTokens {
     if (family.uses >= this.config.refreshMaxUses) {
       throw new InvalidGrant("refresh token family reached its maximum number of uses; log in again");
     }
-    check?.(family);
+    await check?.(family);
     const next = newToken(familyId, family.tokenKey);
     const nextDigest = digestOf(next);
     try {
@@ -169,24 +183,35 @@ export class RefreshTokens {
     return out.Item as RefreshTokenFamily | undefined;
   }
 
-  /** True for the one call that revoked the family; false if unknown or already revoked. */
+  /**
+   * True for the one call that revoked the family; false if unknown or already revoked. That
+   * call also revokes the family's session in the revocation state (its access tokens).
+   */
   async #revokeFamily(familyId: string): Promise<boolean> {
     try {
-      await this.aws.ddb.send(
+      const out = await this.aws.ddb.send(
         new UpdateCommand({
           TableName: this.config.table,
           Key: { pk: `RTFAM#${familyId}`, sk: "FAMILY" },
           UpdateExpression: "SET revoked = :true, revokedAt = :now",
           ConditionExpression: "attribute_exists(pk) AND revoked = :false",
           ExpressionAttributeValues: { ":true": true, ":false": false, ":now": this.now() },
+          ReturnValues: "ALL_NEW",
         }),
       );
+      const sid = out.Attributes?.sid;
+      if (typeof sid === "string") await this.revocations.revokeSession(sid);
       return true;
     } catch (err) {
       if (isConditionalCheckFailed(err)) return false;
       throw err;
     }
   }
+}
+
+/** A new session id (`sid`): 128 random bits, base64url; unrelated to any family id. */
+export function newSessionId(): string {
+  return randomBytes(16).toString("base64url");
 }
 
 interface TokenParts {

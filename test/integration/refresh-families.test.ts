@@ -19,7 +19,7 @@ describe.skipIf(skipIntegration)("refresh-token families", () => {
   let env: Record<string, string>;
   let clock = 1_800_000_000;
   const families = (overrides: Record<string, string> = {}, clients = aws) =>
-    new RefreshTokens(loadConfig({ ...env, ...overrides }), clients, () => clock);
+    new RefreshTokens(loadConfig({ ...env, ...overrides }), clients, { revokeSession: async () => {} }, () => clock);
   const familyIdOf = (token: string) => token.slice(4, 26);
   const stored = async (token: string) =>
     (await aws.ddb.send(new GetCommand({ TableName: env.LATCHKEY_TABLE, Key: { pk: `RTFAM#${familyIdOf(token)}`, sk: "FAMILY" }, ConsistentRead: true }))).Item!;

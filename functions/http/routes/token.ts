@@ -2,7 +2,9 @@
 import type { Hono } from "hono";
 import type { Issuer } from "../../issuer.js";
 import type { AppEnv } from "../env.js";
-import { UnsupportedGrantType } from "../../errors.js";
+import { InvalidToken, UnsupportedGrantType } from "../../errors.js";
+import { JWT_SHAPE } from "../../tokens/verify-access-token.js";
+import { securityEvent } from "../../security-events.js";
 import { grants } from "../../tokens/grants/index.js";
 import * as refreshGrant from "../../tokens/grants/refresh-token.js";
 import { readBody } from "../body.js";
@@ -28,9 +30,22 @@ export function tokenRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   // RFC 7009 section 2.2: the server responds 200 whether or not the token was valid.
   app.post("/revoke", async (c) => {
     const body = await readBody(c, RevokeRequest, formOrJson);
-    // Access tokens are self-contained JWTs and expire on their own; refresh tokens revoke
-    // their whole family. Unknown tokens are not an error.
-    await issuer.refreshTokens.revoke(body.token);
+    const origin = { requestId: c.get("requestId") };
+    // An access token (told apart by its shape; the hint only orders the search, section 2.1)
+    // is recorded in the revocation state until it expires; a refresh token revokes its whole
+    // family and that session's access tokens. Unknown, forged and expired tokens are ignored.
+    if (JWT_SHAPE.test(body.token)) {
+      const claims = await issuer.accessTokens.verify(body.token).catch((err: unknown) => {
+        if (err instanceof InvalidToken) return undefined;
+        throw err;
+      });
+      if (claims?.jti !== undefined) {
+        await issuer.revocations.revokeToken(claims.jti, claims.exp);
+        securityEvent("token.revoked", origin, { sub: claims.sub, jti: claims.jti, kind: "access_token" });
+      }
+    } else if (await issuer.refreshTokens.revoke(body.token)) {
+      securityEvent("session.revoked", origin, { reason: "revoke", kind: "refresh_token" });
+    }
     return noStore(c.body(null, 200));
   });
 }

@@ -4,6 +4,7 @@ import type { Issuer } from "../../issuer.js";
 import type { AppEnv } from "../env.js";
 import { AccessDenied } from "../../errors.js";
 import { issueAccessToken, tokenResponse } from "../../tokens/access-token.js";
+import { newSessionId } from "../../tokens/refresh-tokens.js";
 import { grantAudience, grantScopes, parseScope } from "../../tokens/scopes.js";
 import { readBody } from "../body.js";
 import { LoginRequest, RegisterRequest } from "../schemas.js";
@@ -28,8 +29,10 @@ export function userRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     const scope = grantScopes(parseScope(body.scope), config.userScopes, config.userScopes);
     await issuer.keys.signingKey(); // 503 before a login is spent, not after
     const user = await issuer.users.authenticate(body.username, body.password);
-    const refreshToken = await issuer.refreshTokens.start({ sub: user.sub, aud, scope });
-    const at = await issueAccessToken(issuer.keys, config, { sub: user.sub, aud, scope });
+    // One session per login: the refresh-token family and the `sid` its access tokens carry.
+    const sid = newSessionId();
+    const refreshToken = await issuer.refreshTokens.start({ sub: user.sub, user: user.key, sid, aud, scope });
+    const at = await issueAccessToken(issuer.keys, config, { sub: user.sub, aud, scope, sid });
     metrics.tokenIssued("password");
     return noStore(c.json(tokenResponse(at, refreshToken)));
   });

@@ -1,7 +1,8 @@
 /**
  * grant_type=refresh_token (RFC 6749 section 6), with rotation: the old token is spent, a new
  * one is returned, and reuse of a spent token revokes the family (RFC 9700 section 4.14.2).
- * The scope may be narrowed but never widened (RFC 6749 section 6).
+ * The scope may be narrowed but never widened (RFC 6749 section 6). A disabled, deleted or
+ * signed-out account's families are refused (invalid_grant).
  */
 import { InvalidRequest, InvalidScope } from "../../errors.js";
 import type { Issuer } from "../../issuer.js";
@@ -18,15 +19,19 @@ export async function handler(
   if (!params.refresh_token) throw new InvalidRequest("refresh_token is required");
   const requested = parseScope(params.scope);
   await issuer.keys.signingKey(); // 503 before the refresh token is spent, not after
-  const { token, family } = await issuer.refreshTokens.rotate(params.refresh_token, (family) => {
+  const { token, family } = await issuer.refreshTokens.rotate(params.refresh_token, async (family) => {
     const widened = (requested ?? []).filter((s) => !family.scope.includes(s));
     if (widened.length) throw new InvalidScope(`scope exceeds the original grant: ${widened.join(" ")}`);
+    // The person's account must still exist, be enabled, and not have ended this session
+    // (password change or reset, sign-out everywhere, disable).
+    await issuer.users.requireLiveSession(family.user, family.sub, family);
   });
   const at = await issueAccessToken(issuer.keys, issuer.config, {
     sub: family.sub,
     aud: family.aud,
     scope: requested ?? family.scope,
     ...(family.clientId ? { clientId: family.clientId } : {}),
+    sid: family.sid,
   });
   metrics.tokenIssued("refresh_token");
   return tokenResponse(at, token);
