@@ -59,7 +59,7 @@ async function accessToken(issuer: Issuer, token: string): Promise<Introspection
 
 async function refreshToken(issuer: Issuer, client: Client, token: string): Promise<IntrospectionResponse> {
   const family = await issuer.refreshTokens.current(token);
-  if (!family || family.clientId === undefined || family.clientId !== client.clientId) return INACTIVE;
+  if (!family || family.clientId !== client.clientId) return INACTIVE;
   try {
     await issuer.users.requireLiveSession(family.user, family.sub, family);
   } catch (err) {

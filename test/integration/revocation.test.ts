@@ -10,6 +10,7 @@ import { sign } from "node:crypto";
 import { loadConfig } from "../../functions/config.js";
 import { createIssuer } from "../../functions/issuer.js";
 import { listen, freePort } from "../../functions/local/server.js";
+import { newSessionId } from "../../functions/tokens/refresh-tokens.js";
 import { GOOD_PASSWORD, post, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
 
 const API = "https://api.example.com";
@@ -140,6 +141,20 @@ describe.skipIf(skipIntegration)("revocation resource servers can see", () => {
     it("never calls a /login refresh token active: it was issued to no client", async () => {
       const { refreshToken } = await login();
       expect((await introspect(refreshToken)).json).toEqual({ active: false });
+    });
+
+    it("calls a refresh token active only for the client it was issued to", async () => {
+      // Families issued to a client come from the browser sign-in flow; started here directly.
+      const name = uniqueName();
+      const user = await t.issuer.users.register(name, GOOD_PASSWORD);
+      const account = (await t.issuer.users.byName(name))!;
+      const sid = newSessionId();
+      const token = await t.issuer.refreshTokens.start({ sub: user.sub, user: account.key, sid, aud: API, scope: ["read"], clientId: introspector.clientId });
+      const res = await introspect(token);
+      expect(res.json).toMatchObject({ active: true, sub: user.sub, client_id: introspector.clientId, scope: "read", aud: API, iss: t.url, token_type: "refresh_token", sid });
+      const other = await t.issuer.clients.create({ name: "other", audiences: [API] });
+      const byOther = await form("/introspect", { token }, { authorization: basic(other.client.clientId, other.clientSecret!) });
+      expect(byOther.json).toEqual({ active: false });
     });
 
     it("is listed in both discovery documents", async () => {
