@@ -167,7 +167,7 @@ describe.skipIf(skipIntegration)("revocation resource servers can see", () => {
 
   describe("what revokes an access token", () => {
     it("POST /revoke with the access token (hinted or detected): inactive at /introspect and /validate", async () => {
-      for (const hint of [{ token_type_hint: "access_token" }, {}, { token_type_hint: "refresh_token" }]) {
+      for (const hint of [{ token_type_hint: "access_token" }, {}, { token_type_hint: "refresh_token" }] as Record<string, string>[]) {
         const { accessToken } = await login();
         expect((await validate(accessToken)).status).toBe(200);
         const res = await form("/revoke", { token: accessToken, ...hint });
