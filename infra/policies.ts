@@ -26,5 +26,5 @@ export function assumeRolePolicy(service: string, sourceAccount?: pulumi.Input<s
   });
 }
 
-/** Item-level table access used by both functions (no Scan: only the admin CLI lists). */
-export const TABLE_READ_WRITE = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"];
+/** Item-level table access used by both functions (no Scan: only the admin CLI lists). BatchGetItem: the revocation check reads its marks in one round trip. */
+export const TABLE_READ_WRITE = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"];

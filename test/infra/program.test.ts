@@ -159,6 +159,14 @@ describe("least-privilege IAM", () => {
     }
   });
 
+  it("the API role (which the users function shares) can read the revocation state in one batch (BatchGetItem on the table only)", () => {
+    for (const name of ["router-api-policy"]) {
+      const batch = policyOf(name).filter((s) => s.Effect === "Allow" && list(s.Action).includes("dynamodb:BatchGetItem"));
+      expect(batch.length, name).toBe(1);
+      expect(list(batch[0]!.Resource)).toEqual([expect.stringMatching(/:table\/latchkey-dev-table$/)]);
+    }
+  });
+
   it("the rotation role can tell a missing object from a forbidden one (ensure-keys reads the pepper before creating it)", () => {
     // Without s3:ListBucket, S3 answers GetObject on a missing key with 403, not 404.
     const listing = (name: string) => policyOf(name).filter((s) => s.Effect === "Allow" && list(s.Action).includes("s3:ListBucket"));
