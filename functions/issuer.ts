@@ -16,6 +16,8 @@ import { configureMetrics } from "./observability/metrics.js";
 import { configureAuditBus } from "./observability/audit.js";
 import { eventBridgeAuditBus } from "./observability/event-bus.js";
 import { Revocations } from "./revocations/revocations.js";
+import { Accounts } from "./users/accounts.js";
+import { PasswordResets } from "./users/password-resets.js";
 import { AccessTokenVerifier } from "./tokens/verify-access-token.js";
 
 export interface Issuer {
@@ -27,6 +29,8 @@ export interface Issuer {
   clients: Clients;
   clientAuth: ClientAuthenticator;
   revocations: Revocations;
+  /** The account lifecycle: self-service and administration. */
+  accounts: Accounts;
   /** Verifies this issuer's access tokens, revocation included. */
   accessTokens: AccessTokenVerifier;
 }
@@ -39,15 +43,17 @@ export function createIssuer(config: Config, aws: AwsClients = createAwsClients(
   const revocations = new Revocations(config, aws);
   const clients = new Clients(config, aws, revocations);
   const keys = new KeyStore(config, aws);
+  const users = new Users(config, aws, throttle);
   return {
     config,
     aws,
     keys,
-    users: new Users(config, aws, throttle),
+    users,
     refreshTokens: new RefreshTokens(config, aws, revocations),
     clients,
     clientAuth: new ClientAuthenticator(config, clients, new AssertionVerifier(config, aws)),
     revocations,
+    accounts: new Accounts(config, users, revocations, new PasswordResets(config, aws)),
     accessTokens: new AccessTokenVerifier(config, keys, revocations),
   };
 }

@@ -8,9 +8,8 @@
 import { readFileSync } from "node:fs";
 import type { JSONWebKeySet } from "jose";
 import { describeClient, type ClientAuth } from "../clients/clients.js";
-import { OAuthError } from "../errors.js";
 import { UsageError, type ArgSpec, type Command, type FlagValues } from "./command-line.js";
-import { CommandFailed, openIssuer, targetFlags } from "./context.js";
+import { CommandFailed, failOnOAuthError, openIssuer, targetFlags } from "./context.js";
 
 const CLIENT_ID: ArgSpec = { name: "client_id" };
 
@@ -92,16 +91,6 @@ export const clients = {
     },
   } satisfies Record<string, Command>,
 };
-
-/** The store refuses with OAuthErrors (unknown client, a concurrent change): a failure, exit 2. */
-async function failOnOAuthError<T>(op: () => Promise<T>, as: new (message: string) => Error = CommandFailed): Promise<T> {
-  try {
-    return await op();
-  } catch (err) {
-    if (err instanceof OAuthError) throw new as(err.description);
-    throw err;
-  }
-}
 
 function splitList(v: FlagValues[string]): string[] {
   return String(v ?? "").split(",").map((s) => s.trim()).filter(Boolean);

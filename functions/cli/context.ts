@@ -6,6 +6,7 @@
 import { loadConfig, type Config } from "../config.js";
 import { createIssuer, type Issuer } from "../issuer.js";
 import { isRunning, LOCAL_STATE_FILE, readLocalState } from "../local/state.js";
+import { OAuthError } from "../errors.js";
 import { CommandFailed, UsageError, type FlagSpec } from "./command-line.js";
 
 export { CommandFailed, UsageError };
@@ -68,4 +69,14 @@ export function openIssuer(flags: TargetFlags | Record<string, string | boolean 
   // from the environment); this process acts on that one target only.
   if (credentials) Object.assign(process.env, credentials);
   return { ...createIssuer(config), target };
+}
+
+/** The store refuses with OAuthErrors (unknown client or user, a concurrent change): a failure, exit 2. */
+export async function failOnOAuthError<T>(op: () => Promise<T>, as: new (message: string) => Error = CommandFailed): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    if (err instanceof OAuthError) throw new as(err.description);
+    throw err;
+  }
 }

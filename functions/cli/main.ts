@@ -13,8 +13,9 @@ import { areaUsage, CommandFailed, commandUsage, parseCommand, suggest, UsageErr
 import { keys } from "./keys.js";
 import { clients } from "./clients.js";
 import { token } from "./token.js";
+import { users } from "./users.js";
 
-export const areas: Record<string, Area> = { keys, clients, token };
+export const areas: Record<string, Area> = { keys, clients, users, token };
 
 function overview(): string {
   return [

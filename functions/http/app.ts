@@ -19,6 +19,7 @@ import { wellKnownRoutes } from "./routes/well-known.js";
 import { signRoutes } from "./routes/sign.js";
 import { validateRoutes } from "./routes/validate.js";
 import { introspectRoutes } from "./routes/introspect.js";
+import { accountRoutes } from "./routes/account.js";
 import { ROUTES } from "./route-table.js";
 
 export { ROUTES };
@@ -64,6 +65,7 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
   signRoutes(app, issuer);
   validateRoutes(app, issuer);
   introspectRoutes(app, issuer);
+  accountRoutes(app, issuer);
   // Generated on first request: the generator is only needed here, and cold starts skip it.
   let openapi: Promise<string> | undefined;
   app.get("/openapi.json", async (c) => {

@@ -8,6 +8,10 @@
  */
 import { z } from "zod";
 import {
+  ChangePasswordRequest,
+  DeleteAccountRequest,
+  ResetPageQuery,
+  ResetPasswordForm,
   IntrospectRequest,
   IntrospectResponse,
   LoginRequest,
@@ -63,6 +67,11 @@ export const ROUTE_TABLE: RouteEntry[] = [
   { method: "post", path: "/token", fn: "api", summary: "Token endpoint (RFC 6749): client_credentials and refresh_token grants", body: { schema: TokenRequest, media: ["form", "json"] }, ok: { status: 200, description: "Token response (RFC 6749 5.1)", schema: TokenResponse }, errors: [400, 401, 413, 415, 503], security: ["basic"] },
   { method: "post", path: "/refresh", fn: "api", summary: "Exchange a refresh token (rotates it)", body: { schema: RefreshRequest, media: ["json"] }, ok: { status: 200, description: "Token response with the next refresh token", schema: TokenResponse }, errors: [400, 413, 415, 503] },
   { method: "post", path: "/revoke", fn: "api", summary: "Revoke a token (RFC 7009)", body: { schema: RevokeRequest, media: ["form", "json"] }, ok: { status: 200, description: "Revoked, or unknown (RFC 7009 2.2)" }, errors: [400, 413, 415] },
+  { method: "post", path: "/account/password", fn: "users", summary: "Change the caller's password; every other session ends", body: { schema: ChangePasswordRequest, media: ["json"] }, ok: { status: 204, description: "Changed" }, errors: [400, 401, 403, 409, 413, 415, 429, 503], security: ["bearer"] },
+  { method: "delete", path: "/account", fn: "users", summary: "Delete the caller's account (password required)", body: { schema: DeleteAccountRequest, media: ["json"] }, ok: { status: 204, description: "Deleted; its tokens stop passing" }, errors: [400, 401, 403, 409, 413, 415, 429, 503], security: ["bearer"] },
+  { method: "delete", path: "/account/sessions", fn: "api", summary: "Sign the caller out everywhere", ok: { status: 204, description: "Every session ended, this one included" }, errors: [401, 403, 409, 503], security: ["bearer"] },
+  { method: "get", path: "/account/reset", fn: "users", summary: "The hosted password-reset page a reset link opens", query: ResetPageQuery, ok: { status: 200, description: "A form with one input, password", media: "html" }, errors: [400] },
+  { method: "post", path: "/account/reset", fn: "users", summary: "Set a new password with a reset link (single use); every session ends", body: { schema: ResetPasswordForm, media: ["form"] }, ok: { status: 200, description: "Done page", media: "html" }, errors: [400, 413, 415, 503] },
   { method: "post", path: "/introspect", fn: "api", summary: "Token introspection (RFC 7662), for authenticated clients", body: { schema: IntrospectRequest, media: ["form", "json"] }, ok: { status: 200, description: "{active: false}, or the active token's claims", schema: IntrospectResponse }, errors: [400, 401, 413, 415, 503], security: ["basic"] },
   { method: "post", path: "/sign", fn: "api", summary: "Mint a token with caller-chosen claims (clients granted /sign)", body: { schema: SignRequest, media: ["json"] }, ok: { status: 200, description: "A signed access token", schema: SignResponse }, errors: [400, 401, 403, 413, 415, 503], security: ["basic"] },
   { method: "get", path: "/validate", fn: "api", summary: "Check a bearer token (nginx auth_request)", query: ValidateQuery, ok: { status: 200, description: "Valid; identity in X-Auth-Subject, X-Auth-Client-Id, X-Auth-Scope", schema: ValidateResponse }, errors: [400, 401, 403, 503], security: ["bearer"] },

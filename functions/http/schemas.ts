@@ -49,6 +49,23 @@ export const RevokeRequest = z
     client_secret: text(512).optional(),
   });
 
+/** POST /account/password: the current password, and a new one under the /register rules. */
+export const ChangePasswordRequest = z
+  .object({
+    current_password: text(4096),
+    new_password: text(4096).describe("NIST SP 800-63B rules, as at /register"),
+  })
+  .strict();
+
+/** DELETE /account: the password confirms it. */
+export const DeleteAccountRequest = z.object({ password: text(4096) }).strict();
+
+/** GET /account/reset: the link's secret. */
+export const ResetPageQuery = z.object({ token: text(128).describe("the secret from `latchkey users reset-password`") }).strict();
+
+/** POST /account/reset: the hosted form. */
+export const ResetPasswordForm = z.object({ token: text(128), password: text(4096).optional() }).strict();
+
 /** POST /introspect (RFC 7662 section 2.1), with client authentication as for /token. */
 export const IntrospectRequest = z.object({
   token: text(16384),

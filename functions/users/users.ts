@@ -156,6 +156,12 @@ export class Users {
     return item ? accountOf(item) : undefined;
   }
 
+  /** The account stored under a username key (as sessions and reset links record it). */
+  async byKey(key: string): Promise<Account | undefined> {
+    const item = await this.#item(key);
+    return item ? accountOf(item) : undefined;
+  }
+
   /** The account a token's `sub` names, or undefined (unknown, deleted, or a client's sub). */
   async bySub(sub: string): Promise<Account | undefined> {
     if (!SUB_SHAPE.test(sub)) return undefined;
