@@ -63,7 +63,8 @@ export class PasswordResets {
         new DeleteCommand({
           TableName: this.config.table,
           Key: keyOf(secret),
-          ConditionExpression: "attribute_exists(pk) AND expiresAt > :now",
+          // False for a missing (used) item too: exactly one use, and only before expiry.
+          ConditionExpression: "expiresAt > :now",
           ExpressionAttributeValues: { ":now": this.now() },
           ReturnValues: "ALL_OLD",
         }),

@@ -128,6 +128,16 @@ describe.skipIf(skipIntegration)("accounts", () => {
       expect((await cli("users", "show", oldSub!)).code).toBe(2);
     });
 
+    it("a login right after a revocation is not caught by it (the issuer waits out the revocation's second)", async () => {
+      const name = await newUser();
+      for (let i = 0; i < 3; i++) {
+        await t.issuer.accounts.revokeSessions(name, { via: "cli" });
+        const s = await session(name);
+        expect((await introspect(s.access)).active).toBe(true);
+        expect((await refresh(s.refresh)).status).toBe(200);
+      }
+    });
+
     it("revoke-sessions signs the person out everywhere", async () => {
       const name = await newUser();
       const [a, b] = [await session(name), await session(name)];
@@ -188,6 +198,24 @@ describe.skipIf(skipIntegration)("accounts", () => {
       expect((await fetch(`${t.url}/account/reset?token=${first}`)).status).toBe(200);
       await t.issuer.accounts.completeReset(second, NEW_PASSWORD, { via: "cli" });
       expect((await fetch(`${t.url}/account/reset?token=${first}`)).status).toBe(400);
+    });
+
+    it("one of two concurrent uses of a link wins; a link used after its expiry is refused even if it was read before", async () => {
+      const name = await newUser();
+      const token = new URL((await t.issuer.accounts.issueReset(name, { via: "cli" })).link).searchParams.get("token")!;
+      const results = await Promise.allSettled([
+        t.issuer.accounts.completeReset(token, NEW_PASSWORD, { via: "cli" }),
+        t.issuer.accounts.completeReset(token, "another perfectly fine passphrase", { via: "cli" }),
+      ]);
+      expect(results.filter((r) => r.status === "fulfilled").length).toBe(1);
+      let clock = nowSeconds();
+      const resets = new PasswordResets(t.config, t.issuer.aws, () => clock);
+      const { secret } = await resets.issue((await t.issuer.users.byName(name))!);
+      expect(await resets.peek(secret)).toBeDefined();
+      clock += 15 * 60;
+      expect(await resets.consume(secret)).toBeUndefined();
+      clock -= 1;
+      expect(await resets.consume(secret)).toMatchObject({ user: name.toLowerCase() });
     });
   });
 
