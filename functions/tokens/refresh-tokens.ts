@@ -165,6 +165,19 @@ export class RefreshTokens {
   }
 
   /**
+   * The family whose current token this is, when it is live (issued by the family, not
+   * revoked, not expired), for introspection: no side effects, so a spent token is just
+   * inactive here.
+   */
+  async current(token: string): Promise<RefreshTokenFamily | undefined> {
+    const parts = partsOf(token);
+    if (!parts) return undefined;
+    const family = await this.#family(parts.familyId);
+    if (!family || !issuedBy(family, parts) || family.revoked || family.expiresAt <= this.now()) return undefined;
+    return constantTimeEqual(digestOf(token), family.currentDigest) ? family : undefined;
+  }
+
+  /**
    * RFC 7009: revokes the family a refresh token belongs to. Holding any token the family
    * issued (current or spent) is enough to end the session; anything else is ignored.
    */
