@@ -53,7 +53,7 @@ describe.skipIf(skipIntegration)("accounts", () => {
   }
   const introspect = async (token: string) =>
     (await post(`${t.url}/introspect`, new URLSearchParams({ token }).toString(), { "content-type": "application/x-www-form-urlencoded", authorization: introspector })).json;
-  const validate = async (token: string) => (await fetch(`${t.url}/validate`, { headers: { authorization: `Bearer ${token}` } })).status;
+  const validate = async (token: string) => (await fetch(`${t.url}/validate?audience=latchkey`, { headers: { authorization: `Bearer ${token}` } })).status;
   const refresh = (token: string) => post(`${t.url}/refresh`, { refresh_token: token });
   const account = (method: string, path: string, token: string, body?: unknown) =>
     fetch(`${t.url}${path}`, {

@@ -38,7 +38,8 @@ describe.skipIf(skipIntegration)("revocation resource servers can see", () => {
     post(`${base}${path}`, new URLSearchParams(params).toString(), { "content-type": "application/x-www-form-urlencoded", ...headers });
   const introspect = (token: string, base = t.url) =>
     form("/introspect", { token }, { authorization: basic(introspector.clientId, introspector.secret) }, base);
-  const validate = (token: string, base = t.url) => fetch(`${base}/validate`, { headers: { authorization: `Bearer ${token}` } });
+  const validate = (token: string, base = t.url) =>
+    fetch(`${base}/validate?audience=${encodeURIComponent(String(decodeJwt(token).aud))}`, { headers: { authorization: `Bearer ${token}` } });
 
   async function login(name = uniqueName()) {
     await post(`${t.url}/register`, { username: name, password: GOOD_PASSWORD });
