@@ -6,6 +6,7 @@ export interface IssuerMetadata {
   token_endpoint: string;
   jwks_uri: string;
   revocation_endpoint?: string;
+  introspection_endpoint?: string;
 }
 
 const cache = new Map<string, Promise<IssuerMetadata>>();
