@@ -25,9 +25,10 @@ export type LatchkeyErrorCode =
  * - `missing`: no bearer token; `malformed`: not a well-formed JWT, or a required claim absent;
  * - `signature`: not signed by a key in the issuer's JWKS with RS256 (including an unknown kid);
  * - `expired`: past `exp`; `not_yet_valid`: before `nbf` or issued in the future;
- * - `issuer`: `iss` is not the issuer; `audience`: `aud` is not this API; `scope`: a required scope is missing.
+ * - `issuer`: `iss` is not the issuer; `audience`: `aud` is not this API; `scope`: a required scope is missing;
+ * - `revoked`: the issuer's introspection says the token is no longer active (`checkRevocation`).
  */
-export type VerifyFailureReason = "missing" | "malformed" | "signature" | "expired" | "not_yet_valid" | "issuer" | "audience" | "scope";
+export type VerifyFailureReason = "missing" | "malformed" | "signature" | "expired" | "not_yet_valid" | "issuer" | "audience" | "scope" | "revoked";
 
 export class LatchkeyError extends Error {
   override name = "LatchkeyError";

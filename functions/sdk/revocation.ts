@@ -61,7 +61,7 @@ export async function assertActive(
 }
 
 function revoked(): LatchkeyError {
-  return new LatchkeyError("invalid_token", "the token has been revoked", 401);
+  return new LatchkeyError("invalid_token", "the token has been revoked", 401, { reason: "revoked" });
 }
 
 /** For tests: forget cached answers. */

@@ -1,7 +1,9 @@
 /**
  * Verifies Latchkey access tokens the way an API Gateway JWT authorizer does: RS256 only, a
  * kid from the issuer's JWKS (found through discovery; cached, with a rate-limited refetch on
- * an unknown kid), iss, aud, exp/nbf/iat, and optionally required scopes.
+ * an unknown kid), iss, aud, exp/nbf/iat, and optionally required scopes. With
+ * `checkRevocation`, it also asks the issuer's introspection endpoint whether the token has
+ * been revoked (off by default: a signature check needs no network call).
  *
  * @example
  *   const claims = await verifyAccessToken(token, { issuer: "https://auth.example.com", audience: "https://api.example.com", requiredScopes: ["orders:read"] });
@@ -9,6 +11,7 @@
 import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
 import { discover } from "./discovery.js";
 import { LatchkeyError, type VerifyFailureReason } from "./errors.js";
+import { assertActive, type RevocationCheck } from "./revocation.js";
 
 export interface VerifyOptions {
   issuer: string;
@@ -16,6 +19,11 @@ export interface VerifyOptions {
   requiredScopes?: string[];
   /** Seconds of clock skew tolerated (default 0, as API Gateway). */
   clockTolerance?: number;
+  /**
+   * Refuse revoked tokens too, by RFC 7662 introspection as a client of the issuer. A
+   * revocation reaches this verifier within the issuer's bound (README) plus `cacheSeconds`.
+   */
+  checkRevocation?: RevocationCheck;
   fetch?: typeof fetch;
 }
 
@@ -53,6 +61,7 @@ export async function verifyAccessToken(token: string, options: VerifyOptions): 
     if (!reason) throw new LatchkeyError("discovery_failed", `could not fetch the issuer's keys from ${meta.jwks_uri}`, undefined, { cause: err });
     throw new LatchkeyError("invalid_token", REFUSALS[reason], 401, { cause: err, reason });
   }
+  if (options.checkRevocation) await assertActive(token, payload.exp!, meta, options.checkRevocation, options.fetch ?? fetch);
   const granted = typeof payload.scope === "string" ? payload.scope.split(" ") : [];
   const missing = (options.requiredScopes ?? []).filter((s) => !granted.includes(s));
   if (missing.length) throw new LatchkeyError("insufficient_scope", `the token lacks scope ${missing.join(" ")}`, 403, { reason: "scope" });
@@ -60,7 +69,7 @@ export async function verifyAccessToken(token: string, options: VerifyOptions): 
 }
 
 /** Messages per reason: what is wrong, never the token or the values expected. */
-const REFUSALS: Record<Exclude<VerifyFailureReason, "missing" | "scope">, string> = {
+const REFUSALS: Record<Exclude<VerifyFailureReason, "missing" | "scope" | "revoked">, string> = {
   malformed: "the token is malformed",
   signature: "the token's signature does not verify against the issuer's keys",
   expired: "the token has expired",
@@ -70,7 +79,7 @@ const REFUSALS: Record<Exclude<VerifyFailureReason, "missing" | "scope">, string
 };
 
 /** Maps jose's errors to a reason; undefined when the failure is ours (fetching the JWKS), not the token's. */
-function refusalReason(err: unknown): Exclude<VerifyFailureReason, "missing" | "scope"> | undefined {
+function refusalReason(err: unknown): Exclude<VerifyFailureReason, "missing" | "scope" | "revoked"> | undefined {
   if (err instanceof joseErrors.JWTExpired) return "expired";
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     // RFC 7519 section 4.1: which registered claim failed decides the reason.

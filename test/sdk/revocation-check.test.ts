@@ -34,7 +34,7 @@ describe.skipIf(skipIntegration)("verifier checkRevocation", () => {
     const options = { issuer: t.url, audience: "latchkey", checkRevocation: credentials };
     await expect(verifyAccessToken(token, options)).resolves.toMatchObject({ iss: t.url });
     await revoke(token);
-    await expect(verifyAccessToken(token, options)).rejects.toMatchObject({ code: "invalid_token", status: 401, message: expect.stringMatching(/revoked/) });
+    await expect(verifyAccessToken(token, options)).rejects.toMatchObject({ code: "invalid_token", status: 401, reason: "revoked", message: expect.stringMatching(/revoked/) });
   });
 
   it("honours cacheSeconds: a revocation reaches the verifier within it", async () => {
