@@ -23,6 +23,8 @@ import { laterMark, revocationOf, type RevocableClaims, type RevocationMarks, ty
 /** Seconds of clock skew the marks outlive the tokens they concern by. */
 const SKEW = 60;
 const SK = "REVOKED";
+/** Entries an instance keeps at most (each checked token adds up to four). */
+const MAX_CACHED = 20_000;
 
 type Kind = "jti" | "sid" | "sub" | "client";
 type Item = Record<string, unknown>;
@@ -102,6 +104,7 @@ export class Revocations {
     const found = new Map<string, Item | undefined>();
     const now = this.nowMs();
     const maxAge = this.config.revocationCacheSeconds * 1000;
+    if (this.#cache.size > MAX_CACHED) this.#evict(now, maxAge);
     let missing = keys.filter((k) => {
       const cached = this.#cache.get(k.pk);
       if (cached && now - cached.loadedAt < maxAge) {
@@ -130,6 +133,12 @@ export class Revocations {
       if (missing.length) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
     }
     return found;
+  }
+
+  /** Drops what has gone stale; if that is not enough (a burst of distinct tokens), everything. */
+  #evict(now: number, maxAge: number): void {
+    for (const [key, entry] of this.#cache) if (now - entry.loadedAt >= maxAge) this.#cache.delete(key);
+    if (this.#cache.size > MAX_CACHED) this.#cache.clear();
   }
 
   async #put(kind: Kind, id: string, fields: Item): Promise<void> {
