@@ -1,0 +1,46 @@
+/** The revocation state's per-instance cache: within its bound it saves reads, and it stays bounded. */
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../functions/config.js";
+import { Revocations } from "../../functions/revocations/revocations.js";
+import type { AwsClients } from "../../functions/storage/aws.js";
+
+function counting() {
+  const reads: number[] = [];
+  const aws = {
+    ddb: {
+      send: async (command: { input: { RequestItems?: Record<string, { Keys: unknown[] }> } }) => {
+        reads.push(Object.values(command.input.RequestItems ?? {})[0]?.Keys.length ?? 0);
+        return { Responses: {}, UnprocessedKeys: {} };
+      },
+    },
+  } as unknown as AwsClients;
+  return { aws, reads };
+}
+
+const config = loadConfig({ LATCHKEY_ISSUER: "https://issuer.example", LATCHKEY_TABLE: "t-table", LATCHKEY_KEY_BUCKET: "b-bucket", LATCHKEY_REVOCATION_CACHE_SECONDS: "5" });
+const claims = (n: number) => ({ sub: `u${n}`, jti: `j${n}`, iat: 1 });
+
+describe("revocation cache", () => {
+  it("reads once within the bound and again after it", async () => {
+    const { aws, reads } = counting();
+    let now = 1_000_000;
+    const revocations = new Revocations(config, aws, () => now);
+    await revocations.check(claims(1));
+    now += 4_999;
+    await revocations.check(claims(1));
+    expect(reads).toEqual([2]);
+    now += 1;
+    await revocations.check(claims(1));
+    expect(reads).toEqual([2, 2]);
+  });
+
+  it("stays bounded: a burst of distinct tokens evicts what it cached", async () => {
+    const { aws, reads } = counting();
+    const revocations = new Revocations(config, aws, () => 1_000_000);
+    await revocations.check(claims(0));
+    for (let n = 1; n <= 10_001; n++) await revocations.check(claims(n));
+    const before = reads.length;
+    await revocations.check(claims(0));
+    expect(reads.length).toBe(before + 1);
+  });
+});
