@@ -132,7 +132,7 @@ describe.skipIf(skipIntegration)("revocation resource servers can see", () => {
       const valid = mint({});
       expect((await introspect(valid)).json.active).toBe(true); // the minting is right, so the refusals below mean something
       const forged = valid.slice(0, -4) + (valid.endsWith("AAAA") ? "BBBB" : "AAAA");
-      for (const token of ["garbage", "a.b.c", forged, mint({ exp: now - 10 }), mint({ iss: "https://other.example" }), "lkr_" + "A".repeat(65)]) {
+      for (const token of ["garbage", "a.b.c", forged, mint({ exp: now - 10 }), mint({ iss: "https://other.example" }), mint({ sid: 5 }), mint({ jti: ["x"] }), "lkr_" + "A".repeat(65)]) {
         const res = await introspect(token);
         expect(res.status, token).toBe(200);
         expect(res.json, token).toEqual({ active: false });

@@ -20,6 +20,16 @@ function counting() {
 const config = loadConfig({ LATCHKEY_ISSUER: "https://issuer.example", LATCHKEY_TABLE: "t-table", LATCHKEY_KEY_BUCKET: "b-bucket", LATCHKEY_REVOCATION_CACHE_SECONDS: "5" });
 const claims = (n: number) => ({ sub: `u${n}`, jti: `j${n}`, iat: 1 });
 
+describe("reading marks", () => {
+  it("treats a mark DynamoDB TTL has not removed yet, but whose ttl has passed, as gone", async () => {
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    for (const [ttl, expected] of [[nowSeconds - 10, undefined], [nowSeconds + 10, "token_revoked"]] as const) {
+      const aws = { ddb: { send: async () => ({ Responses: { "t-table": [{ pk: "REVOKED#jti#j1", sk: "REVOKED", ttl }] }, UnprocessedKeys: {} }) } } as unknown as AwsClients;
+      expect(await new Revocations(config, aws).check(claims(1))).toBe(expected);
+    }
+  });
+});
+
 describe("revocation cache", () => {
   it("reads once within the bound and again after it", async () => {
     const { aws, reads } = counting();
