@@ -50,7 +50,7 @@ describe.skipIf(skipIntegration)("revocation resource servers can see", () => {
 
   async function assertion(clientId: string) {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ iss: clientId, sub: clientId, aud: `${t.url}/introspect`, iat: now, exp: now + 60, jti: crypto.randomUUID() })
+    return new SignJWT({ iss: clientId, sub: clientId, aud: t.url, iat: now, exp: now + 60, jti: crypto.randomUUID() })
       .setProtectedHeader({ alg: "ES256", kid: "k1" })
       .sign(privateKey);
   }
