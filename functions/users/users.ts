@@ -184,8 +184,9 @@ export class Users {
    * Throws InvalidGrant otherwise.
    */
   async requireLiveSession(userKey: string | undefined, sub: string, session: SessionRef): Promise<Account> {
+    // Sessions that do not record the username key (older families, other flows) go by sub.
     const item = userKey ? await this.#item(userKey) : undefined;
-    const account = item && item.sub === sub ? accountOf(item) : undefined;
+    const account = userKey ? (item && item.sub === sub ? accountOf(item) : undefined) : await this.bySub(sub);
     if (!account || sessionEnded(account, session)) throw new InvalidGrant("refresh token is invalid, expired or revoked");
     return account;
   }

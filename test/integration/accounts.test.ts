@@ -11,6 +11,7 @@ import { setLogLevel } from "../../functions/log.js";
 import { nowSeconds } from "../../functions/storage/dynamo.js";
 import { Accounts } from "../../functions/users/accounts.js";
 import { PasswordResets } from "../../functions/users/password-resets.js";
+import { newSessionId } from "../../functions/tokens/refresh-tokens.js";
 import { GOOD_PASSWORD, post, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
 
 const NEW_PASSWORD = "purple elephant dancing quietly";
@@ -91,6 +92,16 @@ describe.skipIf(skipIntegration)("accounts", () => {
       const again = await session(name);
       expect((await introspect(again.access)).active).toBe(true);
       expect((await introspect(s.access)).active).toBe(false); // enabling does not revive old tokens
+    });
+
+    it("sessions that do not record the username key (other sign-in flows) follow the account by sub", async () => {
+      const name = await newUser();
+      const account = (await t.issuer.users.byName(name))!;
+      const token = await t.issuer.refreshTokens.start({ sub: account.sub, sid: newSessionId(), aud: "latchkey", scope: ["openid"] });
+      const next = await refresh(token);
+      expect(next.status).toBe(200);
+      await t.issuer.accounts.setDisabled(name, true, { via: "cli" });
+      expect((await refresh(next.json.refresh_token)).json.error).toBe("invalid_grant");
     });
 
     it("list pages with --limit and --cursor; show finds by username and by sub; never a hash", async () => {
