@@ -1,6 +1,6 @@
 /**
- * `latchkey users ...`: people's accounts, by hand. Every change is also recorded as an audit
- * event (`via: "cli"`), and every change that ends sessions makes the affected access tokens
+ * `latchkey users ...`: people's accounts, by hand. Every change is also an audit record (on
+ * stderr, with the command's request id), and every change that ends sessions makes the affected access tokens
  * stop passing at /validate and /introspect within the bound README states.
  *
  * @example
@@ -13,7 +13,6 @@ import { UsageError, type ArgSpec, type Command } from "./command-line.js";
 import { CommandFailed, failOnOAuthError, openIssuer, targetFlags } from "./context.js";
 
 const USER: ArgSpec = { name: "username|sub" };
-const CLI = { via: "cli" as const };
 
 export const users = {
   summary: "people: list, show, disable, enable, delete, revoke-sessions, reset-password",
@@ -45,21 +44,21 @@ export const users = {
       summary: "refuse sign-in and refresh, and revoke every token it holds",
       args: [USER],
       async run(args, f) {
-        return describeAccount(await failOnOAuthError(() => openIssuer(f).accounts.setDisabled(args["username|sub"]!, true, CLI)));
+        return describeAccount(await failOnOAuthError(() => openIssuer(f).accounts.setDisabled(args["username|sub"]!, true)));
       },
     },
     enable: {
       summary: "allow a disabled account to sign in again (its old tokens stay revoked)",
       args: [USER],
       async run(args, f) {
-        return describeAccount(await failOnOAuthError(() => openIssuer(f).accounts.setDisabled(args["username|sub"]!, false, CLI)));
+        return describeAccount(await failOnOAuthError(() => openIssuer(f).accounts.setDisabled(args["username|sub"]!, false)));
       },
     },
     delete: {
       summary: "remove the account; the username is free again, its tokens stay revoked",
       args: [USER],
       async run(args, f) {
-        const account = await failOnOAuthError(() => openIssuer(f).accounts.remove(args["username|sub"]!, CLI));
+        const account = await failOnOAuthError(() => openIssuer(f).accounts.remove(args["username|sub"]!));
         return { deleted: true, sub: account.sub, username: account.username };
       },
     },
@@ -67,7 +66,7 @@ export const users = {
       summary: "sign the person out everywhere (refresh tokens and access tokens)",
       args: [USER],
       async run(args, f) {
-        const account = await failOnOAuthError(() => openIssuer(f).accounts.revokeSessions(args["username|sub"]!, CLI));
+        const account = await failOnOAuthError(() => openIssuer(f).accounts.revokeSessions(args["username|sub"]!));
         return { sessionsRevoked: true, sub: account.sub, username: account.username };
       },
     },
@@ -79,7 +78,7 @@ export const users = {
         if (issuer.config.issuer === "https://issuer.invalid") {
           throw new UsageError("users reset-password needs the issuer's public URL for the link: pass --issuer URL (or set LATCHKEY_ISSUER)");
         }
-        const { account, link, expiresAt } = await failOnOAuthError(() => issuer.accounts.issueReset(args["username|sub"]!, CLI));
+        const { account, link, expiresAt } = await failOnOAuthError(() => issuer.accounts.issueReset(args["username|sub"]!));
         return { sub: account.sub, username: account.username, link, expiresAt: iso(expiresAt) };
       },
     },

@@ -37,6 +37,9 @@ export const AUDIT_EVENTS = [
   "user.disabled",
   "user.enabled",
   "user.sessions_revoked",
+  // Revocation (RFC 7009 at POST /revoke): one access token, or a session by its refresh token.
+  "token.revoked",
+  "session.revoked",
   // Browser sign-in (OIDC authorization code flow).
   "session.ended",
   "authorization_code.reuse_detected",

@@ -14,12 +14,12 @@
  * logout calls `revocations.revokeSession(sid)`.
  *
  * @example
- *   await accounts.changePassword({ sub, sid }, current, next, { requestId });
+ *   await accounts.changePassword({ sub, sid }, current, next);
  */
 import type { Config } from "../config.js";
 import { AccessDenied, InvalidCredentials, InvalidGrant, InvalidRequest } from "../errors.js";
 import type { Revocations } from "../revocations/revocations.js";
-import { securityEvent, type EventOrigin } from "../security-events.js";
+import { audit } from "../observability/audit.js";
 import { nowSeconds } from "../storage/dynamo.js";
 import type { PasswordResets } from "./password-resets.js";
 import type { Account, Users } from "./users.js";
@@ -49,7 +49,7 @@ export class Accounts {
    * POST /account/password: the current password (through the /login lockout), then the new
    * one (the /register rules). Every other session ends; the caller's stays.
    */
-  async changePassword(caller: Caller, currentPassword: string, newPassword: string, origin: EventOrigin): Promise<void> {
+  async changePassword(caller: Caller, currentPassword: string, newPassword: string): Promise<void> {
     const account = await this.ofCaller(caller);
     this.users.checkNewPassword(account, newPassword); // a rule broken costs no attempt
     await this.#verifyPassword(account, currentPassword);
@@ -57,55 +57,55 @@ export class Accounts {
     const at = nowSeconds();
     await this.revocations.revokeSubject(account.sub, { before: at, exceptSid: caller.sid });
     await this.users.setPassword(account, hash, at, caller.sid);
-    securityEvent("user.password_changed", origin, { sub: account.sub });
+    audit("user.password_changed", { sub: account.sub });
   }
 
   /** DELETE /account: the password, then the account goes and its tokens stop passing. */
-  async deleteOwn(caller: Caller, password: string, origin: EventOrigin): Promise<void> {
+  async deleteOwn(caller: Caller, password: string): Promise<void> {
     const account = await this.ofCaller(caller);
     await this.#verifyPassword(account, password);
-    await this.#remove(account, origin);
+    await this.#remove(account);
   }
 
   /** DELETE /account/sessions: every session of the caller ends, this one included. */
-  async signOutEverywhere(caller: Caller, origin: EventOrigin): Promise<void> {
-    await this.#endSessions(await this.ofCaller(caller), origin);
+  async signOutEverywhere(caller: Caller): Promise<void> {
+    await this.#endSessions(await this.ofCaller(caller));
   }
 
   /** Admin: disable (sign-in, refresh and every token refused) or enable again. */
-  async setDisabled(ref: string, disabled: boolean, origin: EventOrigin): Promise<Account> {
+  async setDisabled(ref: string, disabled: boolean): Promise<Account> {
     const account = await this.#find(ref);
     if (disabled) {
       const at = nowSeconds();
       await this.revocations.revokeSubject(account.sub, { before: at });
       await this.users.setDisabled(account, true, at);
-      securityEvent("user.disabled", origin, { sub: account.sub });
+      audit("user.disabled", { sub: account.sub });
     } else {
       await this.users.setDisabled(account, false);
-      securityEvent("user.enabled", origin, { sub: account.sub });
+      audit("user.enabled", { sub: account.sub });
     }
     return (await this.users.bySub(account.sub)) ?? account;
   }
 
   /** Admin: delete the account; the username is free again, the old sub's tokens stay refused. */
-  async remove(ref: string, origin: EventOrigin): Promise<Account> {
+  async remove(ref: string): Promise<Account> {
     const account = await this.#find(ref);
-    await this.#remove(account, origin);
+    await this.#remove(account);
     return account;
   }
 
   /** Admin: end every session of the account. */
-  async revokeSessions(ref: string, origin: EventOrigin): Promise<Account> {
+  async revokeSessions(ref: string): Promise<Account> {
     const account = await this.#find(ref);
-    await this.#endSessions(account, origin);
+    await this.#endSessions(account);
     return account;
   }
 
   /** Admin: a one-time link (15 minutes) to the hosted page where the person sets a new password. */
-  async issueReset(ref: string, origin: EventOrigin): Promise<{ account: Account; link: string; expiresAt: number }> {
+  async issueReset(ref: string): Promise<{ account: Account; link: string; expiresAt: number }> {
     const account = await this.#find(ref);
     const { secret, expiresAt } = await this.resets.issue(account);
-    securityEvent("user.password_reset_issued", origin, { sub: account.sub });
+    audit("user.password_reset_issued", { sub: account.sub });
     return { account, link: `${this.config.issuer}/account/reset?token=${secret}`, expiresAt };
   }
 
@@ -122,7 +122,7 @@ export class Accounts {
    * password does not spend the link), then uses the link up, sets the password and ends
    * every session.
    */
-  async completeReset(secret: string, newPassword: string, origin: EventOrigin): Promise<void> {
+  async completeReset(secret: string, newPassword: string): Promise<void> {
     const pending = await this.resets.peek(secret);
     const account = pending ? await this.users.byKey(pending.user) : undefined;
     if (!pending || !account || !stillCurrent(account, pending)) throw new InvalidGrant("this reset link is invalid, used or expired");
@@ -132,7 +132,7 @@ export class Accounts {
     const at = nowSeconds();
     await this.revocations.revokeSubject(account.sub, { before: at });
     await this.users.setPassword(account, hash, at);
-    securityEvent("user.password_reset", origin, { sub: account.sub });
+    audit("user.password_reset", { sub: account.sub });
   }
 
   async #find(ref: string): Promise<Account> {
@@ -151,17 +151,17 @@ export class Accounts {
     }
   }
 
-  async #endSessions(account: Account, origin: EventOrigin): Promise<void> {
+  async #endSessions(account: Account): Promise<void> {
     const at = nowSeconds();
     await this.revocations.revokeSubject(account.sub, { before: at });
     await this.users.endSessions(account, at);
-    securityEvent("user.sessions_revoked", origin, { sub: account.sub });
+    audit("user.sessions_revoked", { sub: account.sub });
   }
 
-  async #remove(account: Account, origin: EventOrigin): Promise<void> {
+  async #remove(account: Account): Promise<void> {
     await this.revocations.revokeSubject(account.sub, { before: nowSeconds() });
     await this.users.remove(account);
-    securityEvent("user.deleted", origin, { sub: account.sub });
+    audit("user.deleted", { sub: account.sub });
   }
 }
 

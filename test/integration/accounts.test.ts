@@ -4,10 +4,10 @@
  * delete, revoke-sessions, reset-password with its hosted page), and every affected token
  * refused at /introspect and /validate within the bound README states.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeJwt } from "jose";
 import { run } from "../../functions/cli/main.js";
-import { setLogLevel } from "../../functions/log.js";
+import { onLogLine } from "../../functions/log.js";
 import { nowSeconds } from "../../functions/storage/dynamo.js";
 import { Accounts } from "../../functions/users/accounts.js";
 import { PasswordResets } from "../../functions/users/password-resets.js";
@@ -83,6 +83,12 @@ describe.skipIf(skipIntegration)("accounts", () => {
       const disabled = await cli("users", "disable", name);
       expect(disabled.code).toBe(0);
       expect(disabled.json).toMatchObject({ username: name, disabled: true });
+      // The audit record goes to stderr (stdout is the JSON), with the command's request id.
+      expect(JSON.parse(disabled.stderr.split("\n").find((l) => l.includes('"msg":"audit"'))!)).toMatchObject({
+        event: "user.disabled",
+        sub: disabled.json.sub,
+        requestId: expect.any(String),
+      });
       expect(await refusedWithin(s.access, since)).toBeLessThanOrEqual(CACHE_SECONDS * 1000 + 500);
       const denied = await login(name);
       expect(denied.status).toBe(401);
@@ -100,7 +106,7 @@ describe.skipIf(skipIntegration)("accounts", () => {
       const token = await t.issuer.refreshTokens.start({ sub: account.sub, sid: newSessionId(), aud: "latchkey", scope: ["openid"] });
       const next = await refresh(token);
       expect(next.status).toBe(200);
-      await t.issuer.accounts.setDisabled(name, true, { via: "cli" });
+      await t.issuer.accounts.setDisabled(name, true);
       expect((await refresh(next.json.refresh_token)).json.error).toBe("invalid_grant");
     });
 
@@ -142,7 +148,7 @@ describe.skipIf(skipIntegration)("accounts", () => {
     it("a login right after a revocation is not caught by it (the issuer waits out the revocation's second)", async () => {
       const name = await newUser();
       for (let i = 0; i < 3; i++) {
-        await t.issuer.accounts.revokeSessions(name, { via: "cli" });
+        await t.issuer.accounts.revokeSessions(name);
         const s = await session(name);
         expect((await introspect(s.access)).active).toBe(true);
         expect((await refresh(s.refresh)).status).toBe(200);
@@ -199,24 +205,24 @@ describe.skipIf(skipIntegration)("accounts", () => {
       const name = await newUser();
       // A link issued 15 minutes and a second ago.
       const past = new Accounts(t.config, t.issuer.users, t.issuer.revocations, new PasswordResets(t.config, t.issuer.aws, () => nowSeconds() - 15 * 60 - 1));
-      const stale = new URL((await past.issueReset(name, { via: "cli" })).link).searchParams.get("token")!;
+      const stale = new URL((await past.issueReset(name)).link).searchParams.get("token")!;
       expect((await fetch(`${t.url}/account/reset?token=${stale}`)).status).toBe(400);
       const post_ = await fetch(`${t.url}/account/reset`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ token: stale, password: NEW_PASSWORD }) });
       expect(post_.status).toBe(400);
       expect((await login(name)).status).toBe(200); // the password did not change
-      const first = new URL((await t.issuer.accounts.issueReset(name, { via: "cli" })).link).searchParams.get("token")!;
-      const second = new URL((await t.issuer.accounts.issueReset(name, { via: "cli" })).link).searchParams.get("token")!;
+      const first = new URL((await t.issuer.accounts.issueReset(name)).link).searchParams.get("token")!;
+      const second = new URL((await t.issuer.accounts.issueReset(name)).link).searchParams.get("token")!;
       expect((await fetch(`${t.url}/account/reset?token=${first}`)).status).toBe(200);
-      await t.issuer.accounts.completeReset(second, NEW_PASSWORD, { via: "cli" });
+      await t.issuer.accounts.completeReset(second, NEW_PASSWORD);
       expect((await fetch(`${t.url}/account/reset?token=${first}`)).status).toBe(400);
     });
 
     it("one of two concurrent uses of a link wins; a link used after its expiry is refused even if it was read before", async () => {
       const name = await newUser();
-      const token = new URL((await t.issuer.accounts.issueReset(name, { via: "cli" })).link).searchParams.get("token")!;
+      const token = new URL((await t.issuer.accounts.issueReset(name)).link).searchParams.get("token")!;
       const results = await Promise.allSettled([
-        t.issuer.accounts.completeReset(token, NEW_PASSWORD, { via: "cli" }),
-        t.issuer.accounts.completeReset(token, "another perfectly fine passphrase", { via: "cli" }),
+        t.issuer.accounts.completeReset(token, NEW_PASSWORD),
+        t.issuer.accounts.completeReset(token, "another perfectly fine passphrase"),
       ]);
       expect(results.filter((r) => r.status === "fulfilled").length).toBe(1);
       let clock = nowSeconds();
@@ -308,11 +314,7 @@ describe.skipIf(skipIntegration)("accounts", () => {
 
   it("writes each event to the structured log with the request id", async () => {
     const lines: string[] = [];
-    const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-      lines.push(String(chunk));
-      return true;
-    });
-    setLogLevel("info");
+    const stop = onLogLine((line) => lines.push(line));
     try {
       const name = await newUser();
       const s = await session(name);
@@ -321,21 +323,23 @@ describe.skipIf(skipIntegration)("accounts", () => {
       const s2 = await session(name, NEW_PASSWORD);
       const revoked = await post(`${t.url}/revoke`, { token: s2.access });
       const s3 = await session(name, NEW_PASSWORD);
-      const deleted = await account("DELETE", "/account", s3.access, { password: NEW_PASSWORD });
+      const loggedOut = await post(`${t.url}/revoke`, { token: s3.refresh });
+      const s4 = await session(name, NEW_PASSWORD);
+      const deleted = await account("DELETE", "/account", s4.access, { password: NEW_PASSWORD });
       const events = lines.filter((l) => l.includes('"msg":"audit"')).map((l) => JSON.parse(l) as Record<string, unknown>);
       const sub = decodeJwt(s.access).sub;
-      for (const [event, res] of [
-        ["user.password_changed", changed],
-        ["user.sessions_revoked", signedOut],
-        ["token.revoked", revoked],
-        ["user.deleted", deleted],
+      for (const [event, res, extra] of [
+        ["user.password_changed", changed, { sub }],
+        ["user.sessions_revoked", signedOut, { sub }],
+        ["token.revoked", revoked, { sub }],
+        ["session.revoked", loggedOut, {}],
+        ["user.deleted", deleted, { sub }],
       ] as const) {
-        expect(events, event).toContainEqual(expect.objectContaining({ event, sub, requestId: res.headers.get("x-request-id") }));
+        expect(events, event).toContainEqual(expect.objectContaining({ event, ...extra, requestId: res.headers.get("x-request-id") }));
       }
       expect(lines.join("")).not.toMatch(/lkr_|lkp_|argon2/);
     } finally {
-      setLogLevel("silent");
-      spy.mockRestore();
+      stop();
     }
   });
 });

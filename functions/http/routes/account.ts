@@ -15,7 +15,6 @@ import { resetDone, resetForm, resetUnusable } from "../pages/reset-password.js"
 export function accountRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   const { config, accounts } = issuer;
   const json = { accept: ["json" as const], maxBytes: config.maxBodyBytes };
-  const origin = (c: Context<AppEnv>) => ({ requestId: c.get("requestId") });
 
   /** The bearer token's claims: verified, not revoked (401 otherwise). */
   const caller = async (c: Context<AppEnv>): Promise<AccessTokenClaims> => {
@@ -27,19 +26,19 @@ export function accountRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   app.post("/account/password", async (c) => {
     const claims = await caller(c);
     const body = await readBody(c, ChangePasswordRequest, json);
-    await accounts.changePassword(claims, body.current_password, body.new_password, origin(c));
+    await accounts.changePassword(claims, body.current_password, body.new_password);
     return c.body(null, 204, { "Cache-Control": "no-store" });
   });
 
   app.delete("/account", async (c) => {
     const claims = await caller(c);
     const body = await readBody(c, DeleteAccountRequest, json);
-    await accounts.deleteOwn(claims, body.password, origin(c));
+    await accounts.deleteOwn(claims, body.password);
     return c.body(null, 204, { "Cache-Control": "no-store" });
   });
 
   app.delete("/account/sessions", async (c) => {
-    await accounts.signOutEverywhere(await caller(c), origin(c));
+    await accounts.signOutEverywhere(await caller(c));
     return c.body(null, 204, { "Cache-Control": "no-store" });
   });
 
@@ -61,7 +60,7 @@ export function accountRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
       throw err;
     }
     try {
-      await accounts.completeReset(form.token, form.password ?? "", origin(c));
+      await accounts.completeReset(form.token, form.password ?? "");
     } catch (err) {
       if (err instanceof InvalidGrant) return resetUnusable();
       // A rule the password broke: the form again, saying which (the link is not spent).

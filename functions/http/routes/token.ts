@@ -4,7 +4,7 @@ import type { Issuer } from "../../issuer.js";
 import type { AppEnv } from "../env.js";
 import { InvalidToken, UnsupportedGrantType } from "../../errors.js";
 import { JWT_SHAPE } from "../../tokens/verify-access-token.js";
-import { securityEvent } from "../../security-events.js";
+import { audit } from "../../observability/audit.js";
 import { grants } from "../../tokens/grants/index.js";
 import * as refreshGrant from "../../tokens/grants/refresh-token.js";
 import { readBody } from "../body.js";
@@ -30,7 +30,6 @@ export function tokenRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   // RFC 7009 section 2.2: the server responds 200 whether or not the token was valid.
   app.post("/revoke", async (c) => {
     const body = await readBody(c, RevokeRequest, formOrJson);
-    const origin = { requestId: c.get("requestId") };
     // An access token (told apart by its shape; the hint only orders the search, section 2.1)
     // is recorded in the revocation state until it expires; a refresh token revokes its whole
     // family and that session's access tokens. Unknown, forged and expired tokens are ignored.
@@ -41,10 +40,10 @@ export function tokenRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
       });
       if (claims?.jti !== undefined) {
         await issuer.revocations.revokeToken(claims.jti, claims.exp);
-        securityEvent("token.revoked", origin, { sub: claims.sub, jti: claims.jti, kind: "access_token" });
+        audit("token.revoked", { sub: claims.sub, jti: claims.jti, kind: "access_token" });
       }
     } else if (await issuer.refreshTokens.revoke(body.token)) {
-      securityEvent("session.revoked", origin, { reason: "revoke", kind: "refresh_token" });
+      audit("session.revoked", { reason: "revoke", kind: "refresh_token" });
     }
     return noStore(c.body(null, 200));
   });
