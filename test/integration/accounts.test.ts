@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeJwt } from "jose";
 import { run } from "../../functions/cli/main.js";
-import { onLogLine } from "../../functions/log.js";
+import { onLogLine, setLogLevel } from "../../functions/log.js";
 import { nowSeconds } from "../../functions/storage/dynamo.js";
 import { Accounts } from "../../functions/users/accounts.js";
 import { PasswordResets } from "../../functions/users/password-resets.js";
@@ -80,10 +80,15 @@ describe.skipIf(skipIntegration)("accounts", () => {
       expect((await introspect(s.access)).active).toBe(true); // the server has now cached "not revoked"
       const wrong = await login(name, "not the password at all, clearly");
       const since = Date.now();
-      const disabled = await cli("users", "disable", name);
+      // The audit record goes to the command's stderr unless logging is switched off (as in this suite).
+      process.env.LATCHKEY_LOG_LEVEL = "warn";
+      const disabled = await cli("users", "disable", name).finally(() => {
+        process.env.LATCHKEY_LOG_LEVEL = "silent";
+        setLogLevel("silent");
+      });
       expect(disabled.code).toBe(0);
       expect(disabled.json).toMatchObject({ username: name, disabled: true });
-      // The audit record goes to stderr (stdout is the JSON), with the command's request id.
+      // stdout is the JSON; the audit record is on stderr, with the command's request id.
       expect(JSON.parse(disabled.stderr.split("\n").find((l) => l.includes('"msg":"audit"'))!)).toMatchObject({
         event: "user.disabled",
         sub: disabled.json.sub,
