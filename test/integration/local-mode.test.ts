@@ -5,58 +5,18 @@
  * the emulators refuse requests without the instance's credentials, and SIGTERM to the
  * `npm start` process leaves nothing running.
  */
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EMULATOR_CREDENTIALS } from "../../functions/storage/aws.js";
 import { GOOD_PASSWORD, post, skipIntegration } from "../support/issuer.js";
+import { checkoutDir, repo, startLocal, type LocalInstance } from "../support/local-instance.js";
 
 const run = promisify(execFile);
-const repo = resolve(import.meta.dirname, "../..");
-const startScript = (JSON.parse(readFileSync(join(repo, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
-
-/** A directory that runs the repository's own `npm start` script, as a checkout would. */
-async function projectDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "latchkey-local-"));
-  await writeFile(join(dir, "package.json"), JSON.stringify({ name: "latchkey-local-test", private: true, type: "module", scripts: { start: startScript } }));
-  await symlink(join(repo, "node_modules"), join(dir, "node_modules"));
-  await symlink(join(repo, "functions"), join(dir, "functions"));
-  return dir;
-}
-
-function startLocal(cwd: string, port: string, via: "npm" | "node"): { child: ChildProcess; output: () => string; ready: Promise<string>; exited: Promise<number | null> } {
-  const env = { ...process.env, PORT: port, LATCHKEY_LOG_LEVEL: "warn" };
-  const child =
-    via === "npm"
-      ? spawn("npm", ["start", "--silent"], { cwd, env })
-      : spawn(process.execPath, ["--import", "tsx", "functions/local/main.ts"], { cwd, env });
-  let output = "";
-  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  const ready = new Promise<string>((resolvePromise, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start printed no URL in 30 s:\n${output}`)), 30_000);
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      const m = /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolvePromise(m[1]!);
-      }
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`npm start exited with ${code}:\n${output}`));
-    });
-  });
-  ready.catch(() => undefined);
-  return { child, output: () => output, ready, exited };
-}
 
 /** Every live descendant of a process (Linux /proc). */
 function descendants(pid: number): number[] {
@@ -88,13 +48,13 @@ const alive = (pid: number) => {
 };
 
 describe.skipIf(skipIntegration)("local mode (npm start) and the admin CLI", () => {
-  let local: ReturnType<typeof startLocal>;
+  let local: LocalInstance;
   let dir: string;
   let url: string;
   const otherDirs: string[] = [];
 
   beforeAll(async () => {
-    dir = await projectDir();
+    dir = await checkoutDir();
     local = startLocal(dir, "0", "npm");
     url = await local.ready;
   }, 60_000);
@@ -166,7 +126,7 @@ describe.skipIf(skipIntegration)("local mode (npm start) and the admin CLI", () 
   });
 
   it("a port clash says which port and suggests PORT=, leaving no state behind", async () => {
-    const other = await projectDir();
+    const other = await checkoutDir();
     otherDirs.push(other);
     const port = Number(new URL(url).port);
     const clash = startLocal(other, String(port), "node");

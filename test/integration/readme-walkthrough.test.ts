@@ -6,16 +6,15 @@
  * member allows more members, everything else is exact, key sets included), or text. Then the
  * openid-client example runs with the client that walkthrough created.
  */
-import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { execFile } from "node:child_process";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipIntegration } from "../support/issuer.js";
+import { checkoutDir, repo, startLocal, type LocalInstance } from "../support/local-instance.js";
 
 const run = promisify(execFile);
-const repo = resolve(import.meta.dirname, "../..");
 const README_ISSUER = "http://127.0.0.1:3000";
 
 interface Step {
@@ -138,36 +137,19 @@ describe("README shape comparison", () => {
 
 describe.skipIf(skipIntegration)("README walkthrough: Try it with curl, then Machine clients", () => {
   let dir: string;
-  let server: ChildProcess;
+  let server: LocalInstance;
   let url: string;
   let readme: string;
 
   beforeAll(async () => {
     readme = await readFile(join(repo, "README.md"), "utf8");
-    // A directory that behaves like a checkout: npm start runs here, npx latchkey is this package's bin.
-    dir = await mkdtemp(join(tmpdir(), "latchkey-walkthrough-"));
-    await writeFile(join(dir, "package.json"), JSON.stringify({ name: "latchkey", private: true, type: "module", bin: { latchkey: "bin/latchkey.js" } }));
-    for (const d of ["node_modules", "functions", "bin"]) await symlink(join(repo, d), join(dir, d));
-    server = spawn(process.execPath, ["--import", "tsx", "functions/local/main.ts"], { cwd: dir, env: { ...process.env, PORT: "0", LATCHKEY_LOG_LEVEL: "warn" } });
-    let output = "";
-    url = await new Promise<string>((resolvePromise, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no URL in 30 s:\n${output}`)), 30_000);
-      const onData = (d: Buffer) => {
-        output += d.toString();
-        const m = /running at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-        if (m) {
-          clearTimeout(timer);
-          resolvePromise(m[1]!);
-        }
-      };
-      server.stdout!.on("data", onData);
-      server.stderr!.on("data", onData);
-      server.once("exit", (code) => reject(new Error(`the local issuer exited with ${code}:\n${output}`)));
-    });
+    dir = await checkoutDir();
+    server = startLocal(dir, "0", "node");
+    url = await server.ready;
   }, 60_000);
 
   afterAll(async () => {
-    server?.kill("SIGTERM");
+    server?.child.kill("SIGTERM");
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
