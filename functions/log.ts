@@ -30,6 +30,11 @@ export interface RequestContext {
   route: string;
   /** The caller's address, for audit records. */
   sourceIp?: string | undefined;
+  /**
+   * The X-Forwarded-For chain as received (behind CloudFront, `sourceIp` is an edge address and
+   * the viewer's address is in this chain, appended by CloudFront). Caller-supplied entries come first.
+   */
+  forwardedFor?: string | undefined;
   /** Work started on behalf of this request that must finish before the response (audit delivery). */
   pending?: Promise<unknown>[];
   /** Where this context's records go instead of stdout (the CLI: stderr, as stdout carries its output). */

@@ -33,7 +33,7 @@ export interface StackConfig {
   corsOrigins: string[];
   /** The audience GET /validate requires when the request names none. */
   validateAudience: string | undefined;
-  /** SNS topic notified when a rotation lands in the dead-letter queue. */
+  /** SNS topic every alarm notifies (the CloudFront alarm: see edgeAlarmTopicArn). */
   alarmTopicArn: string | undefined;
   throttleRate: number;
   throttleBurst: number;
@@ -43,6 +43,20 @@ export interface StackConfig {
   logLevel: string;
   logRetentionDays: number;
   protect: boolean;
+  /** X-Ray active tracing on every function (opt-in: it costs per trace). */
+  tracing: boolean;
+  /** EventBridge bus (name or ARN) that also receives audit records; undefined = log only. */
+  auditEventBus: string | undefined;
+  /** SNS topic in us-east-1 for the CloudFront alarm (CloudFront's metrics live only there). */
+  edgeAlarmTopicArn: string | undefined;
+  /** Alarm thresholds (infra/monitoring.ts). */
+  alarmFunctionErrors: number;
+  alarmFunctionThrottles: number;
+  alarmApi5xxPercent: number;
+  alarmApiLatencyP99Ms: number;
+  alarmEdge5xxPercent: number;
+  alarmKeyAgeGraceHours: number;
+  alarmRefreshReuse: number;
   serviceClients: ServiceClientConfig[];
   exampleProtectedRoute: boolean;
 }
@@ -90,9 +104,36 @@ export function readConfig(): StackConfig {
     logLevel: c.get("logLevel") ?? "info",
     logRetentionDays: c.getNumber("logRetentionDays") ?? 30,
     protect: c.getBoolean("protect") ?? false,
+    tracing: c.getBoolean("tracing") ?? false,
+    auditEventBus: c.get("auditEventBus") || undefined,
+    edgeAlarmTopicArn: c.get("edgeAlarmTopicArn") || undefined,
+    alarmFunctionErrors: positive(c, "alarmFunctionErrors", 5),
+    alarmFunctionThrottles: positive(c, "alarmFunctionThrottles", 1),
+    alarmApi5xxPercent: positive(c, "alarmApi5xxPercent", 1),
+    alarmApiLatencyP99Ms: positive(c, "alarmApiLatencyP99Ms", 1000),
+    alarmEdge5xxPercent: positive(c, "alarmEdge5xxPercent", 1),
+    alarmKeyAgeGraceHours: positive(c, "alarmKeyAgeGraceHours", 48),
+    alarmRefreshReuse: positive(c, "alarmRefreshReuse", 3),
     serviceClients,
     exampleProtectedRoute: c.getBoolean("exampleProtectedRoute") ?? false,
   };
+}
+
+/** A threshold must be a positive number: 0 would page on every data point, or never. */
+function positive(c: pulumi.Config, key: string, fallback: number): number {
+  const value = c.getNumber(key) ?? fallback;
+  if (!(value > 0)) throw new Error(`latchkey:${key} must be a positive number, got ${value}`);
+  return value;
+}
+
+/**
+ * The longest time between two scheduled rotations: a `rate(...)` exactly; a `cron(...)` or
+ * `at(...)` is taken as monthly at most (31 days), the longest common rotation calendar.
+ */
+export function rotationIntervalSeconds(expression: string): number {
+  const rate = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(expression);
+  if (!rate) return 31 * 86400;
+  return Number(rate[1]) * { minute: 60, hour: 3600, day: 86400 }[rate[2] as "minute" | "hour" | "day"];
 }
 
 /**
@@ -103,9 +144,8 @@ export function readConfig(): StackConfig {
  * A shorter `rate(...)` would have every scheduled rotation refused, so it is a config error.
  */
 export function checkRotationRate(expression: string, maxAccessTokenTtl: number): void {
-  const rate = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(expression);
-  if (!rate) return; // cron(...) and at(...) expressions are taken as given
-  const seconds = Number(rate[1]) * { minute: 60, hour: 3600, day: 86400 }[rate[2] as "minute" | "hour" | "day"];
+  if (!/^rate\(/.test(expression)) return; // cron(...) and at(...) expressions are taken as given
+  const seconds = rotationIntervalSeconds(expression);
   const minimum = maxAccessTokenTtl + 7200 + 2 * 300;
   if (seconds < minimum) {
     throw new Error(
@@ -130,6 +170,9 @@ export function routerEnvironment(cfg: StackConfig): Record<string, string> {
     LATCHKEY_CORS_ORIGINS: cfg.corsOrigins.join(","),
     ...(cfg.validateAudience ? { LATCHKEY_VALIDATE_AUDIENCE: cfg.validateAudience } : {}),
     LATCHKEY_LOG_LEVEL: cfg.logLevel,
+    // Metrics carry the stack as their `service` dimension; alarms and the dashboard filter on it.
+    LATCHKEY_SERVICE_NAME: cfg.prefix,
+    LATCHKEY_AUDIT_EVENT_BUS: cfg.auditEventBus ?? "",
     NODE_OPTIONS: "--enable-source-maps",
   };
 }

@@ -6,6 +6,7 @@
  *   Router (one image, two functions: api, rotation) ──> HttpApi routes
  *   Rotation (EventBridge Scheduler, failures to a DLQ; deploy-time ensure-keys)
  *   ServiceClients (declared clients, credentials to Secrets Manager)
+ *   Monitoring (alarms to the alarm topic, the key-age report, one dashboard)
  *   ExampleProtectedApi (dev: a JWT-authorized route proving the loop)
  *
  * The HTTP API resource comes first and the integration later, so CloudFront's URL (the
@@ -21,6 +22,7 @@ import { Router } from "./router.js";
 import { Rotation } from "./rotation.js";
 import { ServiceClients, ServiceClientSecrets } from "./service-clients.js";
 import { ExampleProtectedApi } from "./authorizer.js";
+import { Monitoring } from "./monitoring.js";
 
 const config = readConfig();
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -49,6 +51,14 @@ new ServiceClients("service-clients", {
   rotationFunction: router.rotation,
   after: [rotation.ensureKeys],
 });
+const monitoring = new Monitoring("monitoring", {
+  config,
+  functions: { api: router.api, rotation: router.rotation },
+  rotationFunction: router.rotation,
+  apiId: api.api.id,
+  distributionId: edge.distribution.id,
+  otherAlarms: [rotation.failureAlarm],
+});
 const example = config.exampleProtectedRoute
   ? new ExampleProtectedApi("example", { prefix: config.prefix, issuer: edge.issuerUrl, audience: config.userAudiences[0]!, logRetentionDays: config.logRetentionDays })
   : undefined;
@@ -64,3 +74,5 @@ export const serviceClientSecrets = clientSecrets.secrets.map((s) => s.name);
 export const jwtAuthorizer = { issuer: edge.issuerUrl, audience: config.userAudiences[0]! };
 export const exampleProtectedUrl = example?.url;
 export const rotationSchedule = rotation.schedule.name;
+/** One CloudWatch dashboard with issuance, failures, key age and every alarm. */
+export const dashboardUrl = monitoring.dashboardUrl;

@@ -12,6 +12,7 @@ import type { StackConfig } from "./config.js";
 import { routerEnvironment } from "./config.js";
 import { assumeRolePolicy, policyDocument, TABLE_READ_WRITE, type Statement } from "./policies.js";
 import type { Storage } from "./storage.js";
+import { observabilityStatements, stackRegion } from "./monitoring.js";
 
 export interface RouterArgs {
   config: StackConfig;
@@ -80,6 +81,8 @@ export class Router extends pulumi.ComponentResource {
 
     const keyObjects = pulumi.interpolate`${storage.bucket.arn}/keys/*`;
     const secretObjects = pulumi.interpolate`${storage.bucket.arn}/secrets/*`;
+    // X-Ray and the audit event bus, when config switches them on.
+    const observability = observabilityStatements(cfg, aws.getCallerIdentityOutput({}, parent).accountId, stackRegion());
     const tableStatement: Statement = { Sid: "Table", Effect: "Allow", Action: TABLE_READ_WRITE, Resource: [storage.table.arn] };
 
     const apiLogs = this.#logGroup(`${name}-api`, `${cfg.prefix}-api`, cfg);
@@ -90,6 +93,7 @@ export class Router extends pulumi.ComponentResource {
       { Sid: "ReadKeyMaterial", Effect: "Allow", Action: ["s3:GetObject"], Resource: [keyObjects, secretObjects] },
       { Sid: "DecryptKeyMaterial", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [storage.key.arn] },
       { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [pulumi.interpolate`${apiLogs.arn}:*`] },
+      ...observability,
     ]);
     const rotationStatements: Statement[] = [
       tableStatement,
@@ -99,6 +103,7 @@ export class Router extends pulumi.ComponentResource {
       { Sid: "TellMissingFromForbidden", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [storage.bucket.arn] },
       { Sid: "EncryptKeyMaterial", Effect: "Allow", Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], Resource: [storage.key.arn] },
       { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [pulumi.interpolate`${rotationLogs.arn}:*`] },
+      ...observability,
     ];
     if (args.clientSecretArns.length) {
       rotationStatements.push({
@@ -127,6 +132,8 @@ export class Router extends pulumi.ComponentResource {
       architectures: [cfg.architecture],
       memorySize: cfg.memory,
       environment,
+      // Opt-in X-Ray active tracing (latchkey:tracing).
+      ...(cfg.tracing ? { tracingConfig: { mode: "Active" } } : {}),
     };
     // Both functions wait for their role's policy: the deploy hook invokes the rotation
     // function as soon as it exists, and its first call must not be denied.

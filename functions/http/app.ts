@@ -36,7 +36,12 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
     const env = c.env as AppEnv["Bindings"] | undefined;
     const requestId = env?.event?.requestContext?.requestId ?? env?.lambdaContext?.awsRequestId ?? randomUUID();
     c.set("requestId", requestId);
-    const context: RequestContext = { requestId, route: routeOf(c), sourceIp: sourceIpOf(env) };
+    const context: RequestContext = {
+      requestId,
+      route: routeOf(c),
+      sourceIp: sourceIpOf(env),
+      forwardedFor: c.req.header("x-forwarded-for")?.slice(0, 256),
+    };
     await withRequestContext(context, async () => {
       await next();
       await flushAuditTrail();

@@ -92,6 +92,7 @@ export function audit(event: AuditEvent, fields: AuditFields = {}): void {
     event,
     ...(ctx ? { requestId: ctx.requestId, route: ctx.route } : {}),
     ...(ctx?.sourceIp ? { sourceIp: ctx.sourceIp } : {}),
+    ...(ctx?.forwardedFor ? { forwardedFor: ctx.forwardedFor } : {}),
   };
   for (const [k, v] of Object.entries(fields)) {
     if (v === undefined || k in record) continue;

@@ -65,6 +65,12 @@ describe("Pulumi.yaml", () => {
     expect(() => withConfig({ "latchkey:serviceClients": [{ name: "no spaces allowed" }] })).toThrow(/invalid name/);
   });
 
+  it("refuses alarm thresholds that are not positive (0 would page on every data point or never)", () => {
+    expect(() => withConfig({ "latchkey:alarmApi5xxPercent": "0" })).toThrow(/alarmApi5xxPercent must be a positive number/);
+    expect(() => withConfig({ "latchkey:alarmRefreshReuse": "-1" })).toThrow(/alarmRefreshReuse/);
+    expect(withConfig({ "latchkey:alarmKeyAgeGraceHours": "6" }).alarmKeyAgeGraceHours).toBe(6);
+  });
+
   it("refuses a rotation rate the keyring would refuse every time (shorter than token lifetime + JWKS caching)", () => {
     expect(() => withConfig({ "latchkey:rotationRate": "rate(1 hour)" })).toThrow(/rotationRate rate\(1 hour\) is shorter than the 11400s/);
     expect(() => withConfig({ "latchkey:rotationRate": "rate(3 hours)" })).toThrow(/refused/);

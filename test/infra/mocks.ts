@@ -15,6 +15,8 @@ export interface Declared {
   dependsOn: string[];
   /** The `retainOnDelete` resource option: `pulumi destroy` leaves the cloud resource in place. */
   retainOnDelete: boolean;
+  /** The explicit provider (`urn::id`), e.g. a us-east-1 provider; empty for the default one. */
+  provider: string;
 }
 
 export async function installMocks(config: Record<string, unknown>, stack = "dev"): Promise<Declared[]> {
@@ -26,7 +28,7 @@ export async function installMocks(config: Record<string, unknown>, stack = "dev
   pulumi.runtime.setAllConfig(
     Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
   );
-  const registration = new Map<string, { dependsOn: string[]; retainOnDelete: boolean }>();
+  const registration = new Map<string, { dependsOn: string[]; retainOnDelete: boolean; provider: string }>();
   await pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -74,8 +76,8 @@ export async function installMocks(config: Record<string, unknown>, stack = "dev
             state.arn = `arn:aws:logs:${region}:${account}:log-group:${name}`;
             break;
         }
-        const { dependsOn = [], retainOnDelete = false } = registration.get(`${args.type}::${args.name}`) ?? {};
-        declared.push({ type: args.type, name: args.name, inputs: args.inputs, id, dependsOn, retainOnDelete });
+        const { dependsOn = [], retainOnDelete = false, provider = "" } = registration.get(`${args.type}::${args.name}`) ?? {};
+        declared.push({ type: args.type, name: args.name, inputs: args.inputs, id, dependsOn, retainOnDelete, provider });
         return { id, state };
       },
       call(args: pulumi.runtime.MockCallArgs) {
@@ -98,7 +100,11 @@ export async function installMocks(config: Record<string, unknown>, stack = "dev
       const [, , qualifiedType, name] = urn.split("::");
       return `${qualifiedType!.split("$").pop()}::${name}`;
     });
-    registration.set(`${req.getType()}::${req.getName()}`, { dependsOn: names, retainOnDelete: Boolean(req.getRetainondelete()) });
+    registration.set(`${req.getType()}::${req.getName()}`, {
+      dependsOn: names,
+      retainOnDelete: Boolean(req.getRetainondelete()),
+      provider: String(req.getProvider() ?? ""),
+    });
     return register(req, cb);
   };
   return declared;

@@ -51,13 +51,13 @@ describe("prod stack", () => {
   });
 
   it("notifies the on-call topic when a rotation fails for good", () => {
-    const alarm = declared.find((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm")!.inputs;
+    const alarm = declared.find((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm" && r.inputs.name === "latchkey-prod-rotation-failed")!.inputs;
     expect(alarm.alarmActions).toEqual(["arn:aws:sns:eu-west-1:123456789012:oncall"]);
   });
 
   it("uses the configured architecture and rotation rate, and deploys no example route or clients", () => {
     expect(declared.find((r) => r.type === "awsx:ecr:Image")!.inputs.platform).toBe("linux/amd64");
-    expect(declared.find((r) => r.type === "aws:scheduler/schedule:Schedule")!.inputs.scheduleExpression).toBe("rate(14 days)");
+    expect(declared.find((r) => r.type === "aws:scheduler/schedule:Schedule" && r.inputs.name === "latchkey-prod-key-rotation")!.inputs.scheduleExpression).toBe("rate(14 days)");
     expect(declared.some((r) => r.type === "aws:apigatewayv2/authorizer:Authorizer")).toBe(false);
     expect(declared.some((r) => r.type === "aws:secretsmanager/secret:Secret")).toBe(false);
   });

@@ -228,7 +228,7 @@ describe("HTTP API and edge", () => {
 
 describe("rotation and the deploy hook", () => {
   it("schedules rotation of the rotation function with retries and a dead-letter queue", () => {
-    const s = one("aws:scheduler/schedule:Schedule").inputs;
+    const s = one("aws:scheduler/schedule:Schedule", "rotation-schedule").inputs;
     expect(s.scheduleExpression).toBe("rate(30 days)");
     expect(s.target.arn).toBe("arn:aws:lambda:eu-west-1:123456789012:function:latchkey-dev-rotation");
     expect(JSON.parse(s.target.input)).toEqual({ action: "rotate" });
@@ -304,7 +304,7 @@ describe("consumers and outputs", () => {
 
 describe("operations", () => {
   it("alarms when a rotation lands in the dead-letter queue", () => {
-    const alarm = one("aws:cloudwatch/metricAlarm:MetricAlarm").inputs;
+    const alarm = one("aws:cloudwatch/metricAlarm:MetricAlarm", "rotation-dlq-alarm").inputs;
     expect(alarm).toMatchObject({
       name: "latchkey-dev-rotation-failed",
       namespace: "AWS/SQS",
@@ -313,5 +313,41 @@ describe("operations", () => {
       threshold: 0,
     });
     expect(alarm.dimensions).toEqual({ QueueName: "latchkey-dev-rotation-dlq" });
+  });
+});
+
+describe("monitoring with the default config", () => {
+  const alarms = () => byType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.inputs);
+  it("declares every alarm with the default thresholds, without actions when no topic is configured", () => {
+    const byName = Object.fromEntries(alarms().map((a) => [a.name, a]));
+    expect(Object.keys(byName).sort()).toEqual(
+      [
+        "api-5xx-rate", "api-errors", "api-latency-p99", "api-throttles", "edge-5xx-rate", "key-age",
+        "refresh-reuse", "rotation-errors", "rotation-failed", "rotation-throttles",
+      ].map((n) => `latchkey-dev-${n}`),
+    );
+    expect(byName["latchkey-dev-api-errors"].threshold).toBe(5);
+    expect(byName["latchkey-dev-api-throttles"].threshold).toBe(1);
+    expect(byName["latchkey-dev-api-5xx-rate"].threshold).toBe(1);
+    expect(byName["latchkey-dev-api-latency-p99"].threshold).toBe(1000);
+    expect(byName["latchkey-dev-edge-5xx-rate"].threshold).toBe(1);
+    expect(byName["latchkey-dev-key-age"].threshold).toBe(30 * 86400 + 48 * 3600);
+    expect(byName["latchkey-dev-refresh-reuse"].threshold).toBe(3);
+    for (const a of alarms()) expect(a.alarmActions ?? [], a.name).toEqual([]);
+  });
+
+  it("leaves X-Ray tracing and the audit event bus off", () => {
+    for (const f of [fn("api"), fn("rotation")]) {
+      expect(f.inputs.tracingConfig).toBeUndefined();
+      expect(f.inputs.environment.variables).toMatchObject({ LATCHKEY_AUDIT_EVENT_BUS: "", LATCHKEY_SERVICE_NAME: "latchkey-dev" });
+    }
+    const actions = byType("aws:iam/rolePolicy:RolePolicy").flatMap((p) => statements(p.inputs.policy).flatMap((s) => list(s.Action)));
+    expect(actions.filter((a) => a.startsWith("xray:") || a.startsWith("events:"))).toEqual([]);
+  });
+
+  it("exports the dashboard's URL", async () => {
+    expect(await valueOf(program.dashboardUrl)).toBe(
+      "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/latchkey-dev-latchkey",
+    );
   });
 });

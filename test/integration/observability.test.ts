@@ -37,7 +37,7 @@ describe.skipIf(skipIntegration)("operations: logs, metrics and the audit trail"
 
   async function register(username = uniqueName(), password = GOOD_PASSWORD) {
     secrets.add(password);
-    const res = await post(`${t.url}/register`, { username, password });
+    const res = await post(`${t.url}/register`, { username, password }, { "x-forwarded-for": "203.0.113.7" });
     expect(res.status).toBe(201);
     return { username, sub: res.json.sub as string, requestId: res.headers.get("x-request-id")! };
   }
@@ -103,7 +103,7 @@ describe.skipIf(skipIntegration)("operations: logs, metrics and the audit trail"
 
   it("user.registered, user.login_succeeded and user.login_failed: once each, with the response's request id and the caller's address", async () => {
     const { username, sub, requestId } = await register();
-    expect(audits("user.registered", { sub })).toEqual([expect.objectContaining({ requestId, username, route: "/register", sourceIp: expect.stringMatching(/127\.0\.0\.1/) })]);
+    expect(audits("user.registered", { sub })).toEqual([expect.objectContaining({ requestId, username, route: "/register", sourceIp: expect.stringMatching(/127\.0\.0\.1/), forwardedFor: "203.0.113.7" })]);
 
     const ok = await login(username);
     expect(ok.status).toBe(200);
