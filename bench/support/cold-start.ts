@@ -76,7 +76,10 @@ export interface ColdStartRun {
   statusCode: number;
 }
 
+const RESULT_MARK = "BENCH-COLD-START-RESULT ";
+
 const PROBE = `
+const RESULT_MARK = ${JSON.stringify(RESULT_MARK)};
 const c0 = process.cpuUsage();
 const t0 = performance.now();
 const mod = await import(process.env.BENCH_LAMBDA_ENTRY);
@@ -85,7 +88,8 @@ const res = await mod.handler(JSON.parse(process.env.BENCH_LAMBDA_EVENT), { awsR
 const t2 = performance.now();
 const c = process.cpuUsage(c0);
 const cpuMs = (c.user + c.system) / 1000;
-process.stdout.write(JSON.stringify({ t0, t1, t2, cpuMs, statusCode: res.statusCode, body: String(res.body).slice(0, 200) }));
+// The handler writes its own lines (logs, EMF metrics) to stdout: the result is the marked last line.
+process.stdout.write("\\n" + RESULT_MARK + JSON.stringify({ t0, t1, t2, cpuMs, statusCode: res.statusCode, body: String(res.body).slice(0, 200) }) + "\\n");
 process.exit(0);
 `;
 
@@ -104,7 +108,9 @@ export async function coldStart(entry: string, env: Record<string, string>, even
   const code = await new Promise<number | null>((done) => child.once("exit", done));
   const wallMs = performance.now() - started;
   if (code !== 0) throw new Error(`cold-start probe exited ${code}: ${err.slice(0, 2000)}`);
-  const r = JSON.parse(out) as { t0: number; t1: number; t2: number; cpuMs: number; statusCode: number; body: string };
+  const line = out.split("\n").findLast((l) => l.startsWith(RESULT_MARK));
+  if (!line) throw new Error(`cold-start probe printed no result: ${out.slice(-500)}`);
+  const r = JSON.parse(line.slice(RESULT_MARK.length)) as { t0: number; t1: number; t2: number; cpuMs: number; statusCode: number; body: string };
   const ms = (n: number) => Math.round(n * 10) / 10;
   return {
     importMs: ms(r.t1 - r.t0),
