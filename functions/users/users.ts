@@ -104,7 +104,7 @@ export class Users {
    * Verifies a username and password; throttled per username; one 401 for every failure
    * (unknown user, wrong password, disabled account).
    */
-  async authenticate(rawUsername: string, password: string): Promise<Account> {
+  async authenticate(rawUsername: string, password: string, purpose: "login" | "password_check" = "login"): Promise<Account> {
     let username: Username | undefined;
     try {
       username = normalizeUsername(rawUsername);
@@ -120,7 +120,7 @@ export class Users {
     if (!item || !ok || item.disabled === true) {
       const { locked } = await this.throttle.recordFailure(throttleKey);
       // Only a name that exists is recorded: an unknown "username" may be a mistyped password.
-      const who = item ? { sub: item.sub as string, username: item.username as string } : {};
+      const who = { ...(item ? { sub: item.sub as string, username: item.username as string } : {}), ...(purpose === "login" ? {} : { purpose }) };
       audit("user.login_failed", { ...who, reason: !item ? "unknown_user" : !ok ? "wrong_password" : "disabled" });
       if (locked) {
         audit("user.locked", { ...who, lockoutSeconds: this.config.loginThrottle.lockoutSeconds });
@@ -129,7 +129,7 @@ export class Users {
       throw new InvalidCredentials();
     }
     await this.throttle.reset(throttleKey);
-    audit("user.login_succeeded", { sub: item.sub as string, username: item.username as string });
+    audit("user.login_succeeded", { sub: item.sub as string, username: item.username as string, ...(purpose === "login" ? {} : { purpose }) });
     if (item.indexed !== true) await this.#backfillIndex(item);
     const account = accountOf(item);
     // A token issued in the second its sessions were revoked would fall under that mark: wait it out.
@@ -140,7 +140,7 @@ export class Users {
 
   /** Checks an account's password through the same per-username lockout as /login. */
   async verifyPassword(account: Account, password: string): Promise<void> {
-    const checked = await this.authenticate(account.username, password);
+    const checked = await this.authenticate(account.username, password, "password_check");
     if (checked.sub !== account.sub) throw new InvalidCredentials();
   }
 

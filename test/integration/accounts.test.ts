@@ -342,6 +342,8 @@ describe.skipIf(skipIntegration)("accounts", () => {
       ] as const) {
         expect(events, event).toContainEqual(expect.objectContaining({ event, ...extra, requestId: res.headers.get("x-request-id") }));
       }
+      // The password checks of /account/* are recorded as such, not as logins.
+      expect(events).toContainEqual(expect.objectContaining({ event: "user.login_succeeded", purpose: "password_check", requestId: changed.headers.get("x-request-id") }));
       expect(lines.join("")).not.toMatch(/lkr_|lkp_|argon2/);
     } finally {
       stop();
