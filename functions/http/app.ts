@@ -56,7 +56,7 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
     app.use(
       cors({
         origin: issuer.config.corsOrigins,
-        allowMethods: ["GET", "POST", "OPTIONS"],
+        allowMethods: ["GET", "POST", "DELETE", "OPTIONS"], // DELETE: /account, /account/sessions
         allowHeaders: ["Content-Type", "Authorization"],
         exposeHeaders: ["WWW-Authenticate", "Retry-After", "X-Request-Id"],
         maxAge: 600,

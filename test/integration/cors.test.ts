@@ -25,6 +25,16 @@ describe.skipIf(skipIntegration)("CORS", () => {
     expect(res.headers.get("access-control-allow-credentials")).toBeNull();
   });
 
+  it("lets a browser app call the DELETE account routes (preflight allows DELETE and Authorization)", async () => {
+    const res = await fetch(`${on.url}/account/sessions`, {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example.com", "access-control-request-method": "DELETE", "access-control-request-headers": "authorization" },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-methods")).toContain("DELETE");
+    expect(res.headers.get("access-control-allow-headers")?.toLowerCase()).toContain("authorization");
+  });
+
   it("adds CORS headers to responses (errors included) only for allowed origins", async () => {
     const allowed = await fetch(`${on.url}/login`, { method: "POST", headers: { origin: "http://localhost:5173", "content-type": "application/json" }, body: "{}" });
     expect(allowed.status).toBe(400);
