@@ -1,6 +1,7 @@
 /** The Lambda entry end to end: each event shape against real storage. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handler, resetForTests } from "../../functions/lambda.js";
+import { onLogLine } from "../../functions/log.js";
 import { GOOD_PASSWORD, provisionedEnv, skipIntegration, uniqueName } from "../support/issuer.js";
 import { ensureKeysEvent, httpApiEvent, scheduledEvent, schedulerRotateEvent } from "../support/events.js";
 
@@ -51,6 +52,27 @@ describe.skipIf(skipIntegration)("Lambda handler", () => {
     const forced = (await handler({ action: "rotate", force: true })) as { ok: boolean; version: number; published: unknown[] };
     expect(forced).toMatchObject({ ok: true, changed: true, version: 2 });
     expect(forced.published).toHaveLength(3);
+  });
+
+  it("reports the signing key's age (report-key-age, rotation, ensure-keys) in lines carrying the Lambda request id", async () => {
+    const lines: Record<string, any>[] = [];
+    const stop = onLogLine((line) => lines.push(JSON.parse(line)));
+    try {
+      const report = (await handler({ action: "report-key-age" }, { awsRequestId: "report-1" })) as { ok: boolean; ageSeconds: number };
+      expect(report).toMatchObject({ ok: true, action: "report-key-age" });
+      expect(report.ageSeconds).toBeGreaterThanOrEqual(0);
+      expect(report.ageSeconds).toBeLessThan(600); // the key forced current by the test above
+      await handler({ action: "rotate", force: true }, { awsRequestId: "rotate-1" });
+      await handler(ensureKeysEvent, { awsRequestId: "ensure-1" });
+    } finally {
+      stop();
+    }
+    const ages = lines.filter((l) => l._aws?.CloudWatchMetrics?.[0]?.Metrics?.[0]?.Name === "SigningKeyAge");
+    expect(ages).toHaveLength(3);
+    expect(ages[0]!._aws.CloudWatchMetrics[0].Metrics[0].Unit).toBe("Seconds");
+    expect(lines.find((l) => l.msg === "rotation")).toMatchObject({ requestId: "rotate-1", route: "rotate" });
+    expect(lines.find((l) => l.msg === "audit" && l.event === "key.rotated")).toMatchObject({ requestId: "rotate-1", route: "rotate", forced: true });
+    expect(lines.find((l) => l.msg === "ensure-keys")).toMatchObject({ requestId: "ensure-1", route: "ensure-keys" });
   });
 
   it("throws on an unrecognised event so a misconfigured trigger fails loudly", async () => {

@@ -5,6 +5,8 @@
  * X-Request-Id shows; and nothing secret (nor a refresh-token family id) appears in any line.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { onLogLine } from "../../functions/log.js";
 import { AUDIT_EVENTS } from "../../functions/observability/audit.js";
 import { GOOD_PASSWORD, post, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
@@ -207,6 +209,72 @@ describe.skipIf(skipIntegration)("operations: logs, metrics and the audit trail"
     await t.issuer.keys.revoke(nextKid);
     expect(audits("key.revoked", { kid: nextKid })).toHaveLength(1);
     expect(audits("key.rotated")).toHaveLength(1);
+  });
+
+  describe("with an EventBridge bus (LATCHKEY_AUDIT_EVENT_BUS)", () => {
+    // A stand-in for the EventBridge API (JSON 1.1 protocol): records PutEvents calls, and
+    // refuses them while `refuse` is set: the whole call (a missing bus, a denied call), or the
+    // entry inside a 200 answer (PutEvents reports per-entry failures that way).
+    const calls: { target: string; body: any }[] = [];
+    let refuse: false | "call" | "entry" = false;
+    let bus: Server;
+    let withBus: TestIssuer;
+
+    beforeAll(async () => {
+      bus = createServer((req, res) => {
+        let body = "";
+        req.on("data", (chunk) => (body += chunk));
+        req.on("end", () => {
+          calls.push({ target: String(req.headers["x-amz-target"]), body: JSON.parse(body) });
+          res.setHeader("content-type", "application/x-amz-json-1.1");
+          if (refuse === "call") {
+            res.statusCode = 400;
+            res.end(JSON.stringify({ __type: "ResourceNotFoundException", message: "Event bus security-events does not exist." }));
+          } else if (refuse === "entry") {
+            res.end(JSON.stringify({ FailedEntryCount: 1, Entries: [{ ErrorCode: "InternalException", ErrorMessage: "try again" }] }));
+          } else {
+            res.end(JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: `e-${calls.length}` }] }));
+          }
+        });
+      });
+      await new Promise<void>((resolve) => bus.listen(0, "127.0.0.1", resolve));
+      const endpoint = `http://127.0.0.1:${(bus.address() as AddressInfo).port}`;
+      withBus = await startTestIssuer({ LATCHKEY_AUDIT_EVENT_BUS: "security-events", LATCHKEY_EVENTBRIDGE_ENDPOINT: endpoint });
+    });
+    afterAll(async () => {
+      await withBus?.close();
+      bus?.close();
+    });
+
+    it("puts each audit record on the bus once, before the response: source latchkey, detail-type the event", async () => {
+      const username = uniqueName();
+      const res = await post(`${withBus.url}/register`, { username, password: GOOD_PASSWORD });
+      expect(res.status).toBe(201);
+      // Delivery is awaited before the response goes out: it is there already.
+      const entries = calls.filter((c) => c.target === "AWSEvents.PutEvents").flatMap((c) => c.body.Entries);
+      const registered = entries.filter((e: any) => e.DetailType === "user.registered" && JSON.parse(e.Detail).username === username);
+      expect(registered).toHaveLength(1);
+      expect(registered[0]).toMatchObject({ EventBusName: "security-events", Source: "latchkey" });
+      expect(JSON.parse(registered[0].Detail)).toMatchObject({ event: "user.registered", requestId: res.headers.get("x-request-id"), sub: res.json.sub });
+    });
+
+    it.each([
+      ["call", "ResourceNotFoundException"],
+      ["entry", "InternalException"],
+    ] as const)("a bus that refuses the %s fails nothing: the request succeeds and the failure is logged with the request id", async (mode, error) => {
+      refuse = mode;
+      try {
+        const res = await post(`${withBus.url}/register`, { username: uniqueName(), password: GOOD_PASSWORD });
+        expect(res.status).toBe(201);
+        const requestId = res.headers.get("x-request-id");
+        expect(lines.filter((l) => l.requestId === requestId && l.msg === "audit event not delivered to the event bus")).toEqual([
+          expect.objectContaining({ level: "error", event: "user.registered", error }),
+        ]);
+        expect(audits("user.registered", { requestId })).toHaveLength(1); // the log line is still written
+      } finally {
+        refuse = false;
+      }
+    });
   });
 
   it("records only the event names in the list, and none of them twice for one request", () => {

@@ -12,6 +12,7 @@ describe("classifyEvent", () => {
     expect(classifyEvent(schedulerRotateEvent)).toBe("rotate");
     expect(classifyEvent(scheduledEvent)).toBe("rotate");
     expect(classifyEvent({ ...scheduledEvent, source: "aws.events" })).toBe("rotate");
+    expect(classifyEvent({ action: "report-key-age" })).toBe("report-key-age");
   });
 
   it("recognises the deploy hook and declared-client events", () => {
