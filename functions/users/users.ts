@@ -112,17 +112,17 @@ export class Users {
       username = undefined; // a name that cannot exist is handled exactly like an unknown one
     }
     const throttleKey = username?.key ?? rawUsername.slice(0, 128).toLowerCase();
-    await this.throttle.check(throttleKey);
+    // The attempt is reserved before the password is checked: concurrent guesses cannot overrun the limit.
+    const attempt = await this.throttle.reserve(throttleKey);
     const item = username ? await this.#item(username.key) : undefined;
     const hash = (item?.passwordHash as string | undefined) ?? (await this.dummyHash());
     const ok = await this.hashing.verify(hash, password.normalize("NFKC"));
     // A disabled account fails exactly like a wrong password (same answer, same lockout).
     if (!item || !ok || item.disabled === true) {
-      const { locked } = await this.throttle.recordFailure(throttleKey);
       // Only a name that exists is recorded: an unknown "username" may be a mistyped password.
       const who = { ...(item ? { sub: item.sub as string, username: item.username as string } : {}), ...(purpose === "login" ? {} : { purpose }) };
       audit("user.login_failed", { ...who, reason: !item ? "unknown_user" : !ok ? "wrong_password" : "disabled" });
-      if (locked) {
+      if (attempt.last) {
         audit("user.locked", { ...who, lockoutSeconds: this.config.loginThrottle.lockoutSeconds });
         metrics.lockout();
       }
