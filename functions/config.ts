@@ -105,6 +105,17 @@ const envSchema = z.object({
   /** Browser origins allowed to call the API (CORS); empty means no CORS headers at all. */
   LATCHKEY_CORS_ORIGINS: list(""),
 
+  /**
+   * Secret values of CloudFront's origin-verify header (comma-separated: current, previous).
+   * When set, every HTTP request without one of them is refused (403): callers go through the
+   * issuer URL, never the execute-api endpoint. Unset in local mode.
+   */
+  LATCHKEY_ORIGIN_VERIFY: list(""),
+  /** Bucket the static /.well-known documents are published to (deployed rotation function only). */
+  LATCHKEY_DOCUMENTS_BUCKET: z.string().optional(),
+  /** CloudFront distribution whose /.well-known paths a key revocation invalidates. */
+  LATCHKEY_DISTRIBUTION_ID: z.string().optional(),
+
   LATCHKEY_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
   LATCHKEY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** The `service` dimension of every metric: the stack (infra sets `<project>-<stack>`). */
@@ -145,6 +156,9 @@ export interface Config {
   signMaxClaimsBytes: number;
   corsOrigins: string[];
   validateAudience: string | undefined;
+  originVerify: string[];
+  documentsBucket: string | undefined;
+  distributionId: string | undefined;
   maxBodyBytes: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   serviceName: string;
@@ -210,6 +224,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     signMaxClaimsBytes: e.LATCHKEY_SIGN_MAX_CLAIMS_BYTES,
     corsOrigins: e.LATCHKEY_CORS_ORIGINS,
     validateAudience: e.LATCHKEY_VALIDATE_AUDIENCE,
+    originVerify: e.LATCHKEY_ORIGIN_VERIFY,
+    documentsBucket: e.LATCHKEY_DOCUMENTS_BUCKET || undefined,
+    distributionId: e.LATCHKEY_DISTRIBUTION_ID || undefined,
     maxBodyBytes: e.LATCHKEY_MAX_BODY_BYTES,
     logLevel: e.LATCHKEY_LOG_LEVEL,
     serviceName: e.LATCHKEY_SERVICE_NAME,

@@ -7,9 +7,16 @@
  * - `{"action":"ensure-keys", ...}` (the deploy-time `aws.lambda.Invocation`) -> make sure a
  *   current and a next key exist; idempotent.
  * - `{"action":"ensure-client","client":{...}}` (one deploy-time Invocation per service client
- *   declared in stack config) -> converge that client, credentials to Secrets Manager.
+ *   declared in stack config) -> converge that client, credentials to Secrets Manager; with
+ *   `"tf":{"action":"delete"}` (the CRUD-scoped Invocation being deleted) -> retire it.
+ * - `{"action":"revoke","kid":"..."}` (an operator: `aws lambda invoke` on the rotation
+ *   function) -> revoke a compromised key.
+ * - `{"action":"smoke"}` (the rollout's invocation of a newly published version) -> prove the
+ *   version can load its config and keyring and decrypt its signing key, before it serves.
  * - `{"action":"report-key-age"}` (a daily schedule) -> emit the signing key's age metric, so
  *   the "rotation has stopped" alarm has a data point every day, not only when rotation runs.
+ * Every keyring change (ensure-keys, rotate, revoke) republishes the static /.well-known
+ * documents; a revocation also invalidates them in CloudFront.
  * Non-HTTP events run in a log context too (request id = the Lambda request id, route = the
  * event kind), and rotation and ensure-keys emit the key-age metric as well.
  * Anything else is rejected (thrown), so a misconfigured trigger fails loudly.
@@ -23,10 +30,11 @@ import { log, withRequestContext } from "./log.js";
 import { flushAuditTrail } from "./observability/audit.js";
 import { reportSigningKeyAge } from "./keys/key-age.js";
 import { RotationRefused } from "./errors.js";
-import { ensureDeclaredClient } from "./clients/declared.js";
 import { setSigningMode } from "./tokens/access-token.js";
+import { handleDeclaredClientEvent } from "./clients/declared.js";
+import { publishWellKnownDocuments } from "./storage/public-documents.js";
 
-export type EventKind = "http" | "rotate" | "ensure-keys" | "ensure-client" | "report-key-age" | "unknown";
+export type EventKind = "http" | "rotate" | "ensure-keys" | "ensure-client" | "report-key-age" | "revoke" | "smoke" | "unknown";
 
 /** Classifies an incoming Lambda event by its shape. */
 export function classifyEvent(event: unknown): EventKind {
@@ -38,6 +46,8 @@ export function classifyEvent(event: unknown): EventKind {
   if (e.action === "ensure-client") return "ensure-client";
   if (e.action === "rotate") return "rotate";
   if (e.action === "report-key-age") return "report-key-age";
+  if (e.action === "revoke") return "revoke";
+  if (e.action === "smoke") return "smoke";
   if (e["detail-type"] === "Scheduled Event" && (e.source === "aws.scheduler" || e.source === "aws.events")) {
     return "rotate";
   }
@@ -82,26 +92,43 @@ async function handleEvent(kind: EventKind, event: unknown, issuer: Issuer): Pro
     case "ensure-keys": {
       const result = await ridingOutIamPropagation(() => issuer.keys.ensureKeys());
       await ridingOutIamPropagation(() => issuer.clients.digester.ensurePepper());
-      log.info("ensure-keys", { ...result });
+      // Always, not only on a change: a deploy may change the issuer URL or the metadata.
+      const documents = await ridingOutIamPropagation(() => publishWellKnownDocuments(issuer));
+      log.info("ensure-keys", { ...result, documents: documents.published });
       await reportSigningKeyAge(issuer.keys);
-      return { ok: true, action: "ensure-keys", ...result };
+      return { ok: true, action: "ensure-keys", ...result, documents: documents.published };
     }
     case "report-key-age": {
       const ageSeconds = await reportSigningKeyAge(issuer.keys);
       return { ok: ageSeconds !== undefined, action: "report-key-age", ...(ageSeconds !== undefined ? { ageSeconds } : {}) };
     }
     case "ensure-client": {
-      const result = await ensureDeclaredClient(issuer, (event as { client?: unknown }).client);
-      log.info("ensure-client", { ...result });
-      return { ok: true, action: "ensure-client", ...result };
+      const result = await handleDeclaredClientEvent(issuer, event as Parameters<typeof handleDeclaredClientEvent>[1]);
+      log.info(result.action, { ...result });
+      return { ok: true, ...result };
+    }
+    case "revoke": {
+      const kid = (event as { kid?: unknown }).kid;
+      if (typeof kid !== "string" || !kid) throw new Error("revoke needs the kid of the key to revoke");
+      const result = await issuer.keys.revoke(kid);
+      const documents = await publishWellKnownDocuments(issuer, { invalidate: true });
+      log.warn("key revoked", { kid, ...result, invalidationId: documents.invalidationId });
+      return { ok: true, action: "revoke", ...result, documents: documents.published, invalidationId: documents.invalidationId };
+    }
+    case "smoke": {
+      // Under this version's own role: the keyring, the signing key (S3 + KMS), the JWKS.
+      await issuer.keys.signingKey();
+      await issuer.keys.jwks();
+      return { ok: true, action: "smoke" };
     }
     case "rotate": {
       const force = (event as { force?: unknown }).force === true;
       try {
         const result = await issuer.keys.rotate({ force });
-        log.info("rotation", { ...result });
+        const documents = result.changed ? await publishWellKnownDocuments(issuer) : { published: [] };
+        log.info("rotation", { ...result, documents: documents.published });
         await reportSigningKeyAge(issuer.keys);
-        return { ok: true, action: "rotate", ...result };
+        return { ok: true, action: "rotate", ...result, documents: documents.published };
       } catch (err) {
         // A refused rotation is not a failure to retry: report it and let the next run try.
         if (err instanceof RotationRefused) {

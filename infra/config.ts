@@ -3,6 +3,7 @@
  * are repeated here so a value missing from an older stack file still gets a sane default.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { resourcePrefix } from "./names.js";
 
 export interface ServiceClientConfig {
   name: string;
@@ -15,9 +16,11 @@ export interface ServiceClientConfig {
 }
 
 export interface StackConfig {
-  /** Resource name prefix: project and stack, so two stacks never collide. */
+  /** Resource name prefix: project and stack, sanitised for S3 and ECR (infra/names.ts). */
   prefix: string;
   stack: string;
+  /** The stack's AWS region (aws:region). */
+  region: string;
   customDomain: string | undefined;
   certificateArn: string | undefined;
   accessTokenTtl: number;
@@ -37,6 +40,17 @@ export interface StackConfig {
   alarmTopicArn: string | undefined;
   throttleRate: number;
   throttleBurst: number;
+  /** POST /token's own stage budget, so password traffic cannot use it up. */
+  tokenThrottleRate: number;
+  tokenThrottleBurst: number;
+  /** Requests per 5 minutes per client IP before the WAF blocks it; 0 = no web ACL (it costs money). */
+  wafRateLimit: number;
+  /** Bump to rotate CloudFront's origin-verify secret (the previous one stays accepted). */
+  originVerifyGeneration: number;
+  /** Reserved concurrency for the users function; 0 = none (new accounts may only have 10). */
+  usersReservedConcurrency: number;
+  /** A role that may read and decrypt key material besides the functions (incident response, the admin CLI). */
+  breakGlassRoleArn: string | undefined;
   memory: number;
   timeout: number;
   architecture: "arm64" | "x86_64";
@@ -66,10 +80,23 @@ export function readConfig(): StackConfig {
   const stack = pulumi.getStack();
   const architecture = c.get("architecture") ?? "arm64";
   if (architecture !== "arm64" && architecture !== "x86_64") throw new Error("latchkey:architecture must be arm64 or x86_64");
+  const region = new pulumi.Config("aws").get("region") ?? process.env.AWS_REGION ?? "us-east-1";
   const customDomain = c.get("customDomain") || undefined;
   const certificateArn = c.get("certificateArn") || undefined;
   if (customDomain && !certificateArn) {
     throw new Error("latchkey:customDomain needs latchkey:certificateArn (an ACM certificate in us-east-1 for CloudFront)");
+  }
+  if (certificateArn) checkCertificateArn(certificateArn);
+  const alarmTopicArn = c.get("alarmTopicArn") || undefined;
+  if (alarmTopicArn) checkAlarmTopicArn(alarmTopicArn, region);
+  const logRetentionDays = c.getNumber("logRetentionDays") ?? 30;
+  checkLogRetention(logRetentionDays);
+  const wafRateLimit = nonNegative(c, "wafRateLimit", 0);
+  // AWS WAF rate-based rules count at least 10 requests per window (since August 2024).
+  if (wafRateLimit > 0 && wafRateLimit < 10) throw new Error("latchkey:wafRateLimit must be 0 (no web ACL) or at least 10 requests per 5 minutes");
+  const breakGlassRoleArn = c.get("breakGlassRoleArn") || undefined;
+  if (breakGlassRoleArn && !/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/.test(breakGlassRoleArn)) {
+    throw new Error(`latchkey:breakGlassRoleArn ${breakGlassRoleArn} is not an IAM role ARN`);
   }
   const maxAccessTokenTtl = c.getNumber("maxAccessTokenTtl") ?? 3600;
   const rotationRate = c.get("rotationRate") ?? "rate(30 days)";
@@ -79,8 +106,9 @@ export function readConfig(): StackConfig {
     if (!/^[A-Za-z0-9_.-]{1,64}$/.test(sc.name ?? "")) throw new Error(`latchkey:serviceClients: invalid name ${JSON.stringify(sc.name)}`);
   }
   return {
-    prefix: `${pulumi.getProject()}-${stack}`,
+    prefix: resourcePrefix(pulumi.getProject(), stack),
     stack,
+    region,
     customDomain,
     certificateArn,
     accessTokenTtl: c.getNumber("accessTokenTtl") ?? 900,
@@ -95,14 +123,20 @@ export function readConfig(): StackConfig {
     userScopes: c.getObject<string[]>("userScopes") ?? ["openid", "profile"],
     corsOrigins: c.getObject<string[]>("corsOrigins") ?? [],
     validateAudience: c.get("validateAudience") || undefined,
-    alarmTopicArn: c.get("alarmTopicArn") || undefined,
+    alarmTopicArn,
     throttleRate: c.getNumber("throttleRate") ?? 200,
     throttleBurst: c.getNumber("throttleBurst") ?? 400,
+    tokenThrottleRate: c.getNumber("tokenThrottleRate") ?? 100,
+    tokenThrottleBurst: c.getNumber("tokenThrottleBurst") ?? 200,
+    wafRateLimit,
+    originVerifyGeneration: c.getNumber("originVerifyGeneration") ?? 1,
+    usersReservedConcurrency: nonNegative(c, "usersReservedConcurrency", 0),
+    breakGlassRoleArn,
     memory: c.getNumber("memory") ?? 1769,
     timeout: c.getNumber("timeout") ?? 10,
     architecture,
     logLevel: c.get("logLevel") ?? "info",
-    logRetentionDays: c.getNumber("logRetentionDays") ?? 30,
+    logRetentionDays,
     protect: c.getBoolean("protect") ?? false,
     tracing: c.getBoolean("tracing") ?? false,
     auditEventBus: c.get("auditEventBus") || undefined,
@@ -134,6 +168,39 @@ export function rotationIntervalSeconds(expression: string): number {
   const rate = /^rate\((\d+) (minute|hour|day)s?\)$/.exec(expression);
   if (!rate) return 31 * 86400;
   return Number(rate[1]) * { minute: 60, hour: 3600, day: 86400 }[rate[2] as "minute" | "hour" | "day"];
+}
+
+/** CloudFront only takes certificates from ACM in us-east-1 (N. Virginia). */
+export function checkCertificateArn(arn: string): void {
+  const region = /^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate\/.+$/.exec(arn)?.[1];
+  if (!region) throw new Error(`latchkey:certificateArn ${arn} is not an ACM certificate ARN`);
+  if (region !== "us-east-1") {
+    throw new Error(`latchkey:certificateArn is in ${region}; CloudFront needs the certificate in us-east-1 (request or import it there)`);
+  }
+}
+
+/** CloudWatch alarms notify SNS topics in their own region only. */
+export function checkAlarmTopicArn(arn: string, region: string): void {
+  const topicRegion = /^arn:aws[a-z-]*:sns:([a-z0-9-]+):\d{12}:[\w-]+$/.exec(arn)?.[1];
+  if (!topicRegion) throw new Error(`latchkey:alarmTopicArn ${arn} is not an SNS topic ARN`);
+  if (topicRegion !== region) {
+    throw new Error(`latchkey:alarmTopicArn is in ${topicRegion} but the stack deploys to ${region}; alarms can only notify a topic in their own region`);
+  }
+}
+
+/** The values CloudWatch Logs accepts for retentionInDays (PutRetentionPolicy; 0 = never expire). */
+export const LOG_RETENTION_DAYS = [0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+export function checkLogRetention(days: number): void {
+  if (!LOG_RETENTION_DAYS.includes(days)) {
+    throw new Error(`latchkey:logRetentionDays ${days} is not a value CloudWatch Logs accepts; use one of ${LOG_RETENTION_DAYS.join(", ")}`);
+  }
+}
+
+function nonNegative(c: pulumi.Config, key: string, fallback: number): number {
+  const value = c.getNumber(key) ?? fallback;
+  if (!Number.isInteger(value) || value < 0) throw new Error(`latchkey:${key} must be a whole number, 0 or more`);
+  return value;
 }
 
 /**

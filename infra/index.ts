@@ -1,15 +1,19 @@
 /**
  * Latchkey, one stack. Reads like the architecture:
  *
- *   Storage (DynamoDB table, KMS-encrypted key bucket)
- *   HttpApi ──> Edge (CloudFront: the issuer URL; /.well-known/* cached)
- *   Router (one image, two functions: api, rotation) ──> HttpApi routes
- *   Rotation (EventBridge Scheduler, failures to a DLQ; deploy-time ensure-keys)
- *   ServiceClients (declared clients, credentials to Secrets Manager)
+ *   Storage (DynamoDB table, KMS-encrypted key bucket, public-documents bucket)
+ *   HttpApi ──> Edge (CloudFront: the issuer URL; /.well-known/* from the documents bucket,
+ *               failing over to the API; an origin-verify header on every API request)
+ *   Router (one image, three functions: api, users, rotation) and KeyAccess (key and bucket
+ *          policies naming those roles)
+ *   Rotation (EventBridge Scheduler, failures to a DLQ; deploy-time ensure-keys, which also
+ *            publishes the static documents)
+ *   Rollout (smoke-test each new version, then move its `live` alias) ──> HttpApi routes
+ *   ServiceClients (declared clients, credentials to Secrets Manager, retired on removal)
  *   Monitoring (alarms to the alarm topic, the key-age report, one dashboard)
  *   ExampleProtectedApi (dev: a JWT-authorized route proving the loop)
  *
- * The HTTP API resource comes first and the integration later, so CloudFront's URL (the
+ * The HTTP API resource comes first and the integrations later, so CloudFront's URL (the
  * issuer) can be handed to the functions without a dependency cycle.
  */
 import * as path from "node:path";
@@ -17,9 +21,11 @@ import { fileURLToPath } from "node:url";
 import { readConfig } from "./config.js";
 import { Storage } from "./storage.js";
 import { HttpApi } from "./api.js";
-import { Edge } from "./edge.js";
+import { Edge, OriginVerify } from "./edge.js";
 import { Router } from "./router.js";
+import { KeyAccess } from "./key-access.js";
 import { Rotation } from "./rotation.js";
+import { Rollout } from "./rollout.js";
 import { ServiceClients, ServiceClientSecrets } from "./service-clients.js";
 import { ExampleProtectedApi } from "./authorizer.js";
 import { Monitoring } from "./monitoring.js";
@@ -29,7 +35,8 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), ".."
 
 const storage = new Storage("storage", { prefix: config.prefix, protect: config.protect });
 const api = new HttpApi("http", { config });
-const edge = new Edge("edge", { config, apiHost: api.host });
+const originVerify = new OriginVerify("origin-verify", { generation: config.originVerifyGeneration });
+const edge = new Edge("edge", { config, apiHost: api.host, storage, originVerify });
 const clientSecrets = new ServiceClientSecrets("service-client-secrets", { config });
 const router = new Router("router", {
   config,
@@ -37,14 +44,29 @@ const router = new Router("router", {
   issuer: edge.issuerUrl,
   clientSecretArns: clientSecrets.secrets.map((s) => s.arn),
   context: repoRoot,
+  originVerify: originVerify.accepted,
+  distributionId: edge.distribution.id,
+  distributionArn: edge.distribution.arn,
 });
-api.connect(router.api, config);
+const keyAccess = new KeyAccess("key-access", {
+  storage,
+  region: config.region,
+  readers: [router.apiRole.arn, router.usersRole.arn],
+  writers: [router.rotationRole.arn],
+  breakGlassRoleArn: config.breakGlassRoleArn,
+});
 const rotation = new Rotation("rotation", {
   config,
   rotationFunction: router.rotation,
   rotationRole: router.rotationRole,
   imageUri: router.imageUri,
+  after: [keyAccess],
 });
+const rollout = new Rollout("rollout", { functions: { api: router.api, users: router.users }, after: [rotation.ensureKeys, keyAccess] });
+api.connect({
+  api: { fn: router.api, alias: rollout.aliases.api! },
+  users: { fn: router.users, alias: rollout.aliases.users! },
+}, config);
 new ServiceClients("service-clients", {
   clients: config.serviceClients,
   secrets: clientSecrets.secrets,
@@ -53,7 +75,7 @@ new ServiceClients("service-clients", {
 });
 const monitoring = new Monitoring("monitoring", {
   config,
-  functions: { api: router.api, rotation: router.rotation },
+  functions: { api: router.api, users: router.users, rotation: router.rotation },
   rotationFunction: router.rotation,
   apiId: api.api.id,
   distributionId: edge.distribution.id,
@@ -66,9 +88,13 @@ const example = config.exampleProtectedRoute
 export const issuerUrl = edge.issuerUrl;
 export const jwksUrl = edge.issuerUrl.apply((u) => `${u}/.well-known/jwks.json`);
 export const tokenEndpoint = edge.issuerUrl.apply((u) => `${u}/token`);
-export const apiUrl = api.url;
+/** Point the custom domain's DNS record (CNAME or Route 53 alias) here. */
+export const distributionDomainName = edge.distribution.domainName;
 export const tableName = storage.table.name;
 export const bucketName = storage.bucket.bucket;
+export const documentsBucketName = storage.documents.bucket;
+/** For operators: `aws lambda invoke --function-name <this> --payload '{"action":"revoke","kid":"..."}'`. */
+export const rotationFunctionName = router.rotation.name;
 export const serviceClientSecrets = clientSecrets.secrets.map((s) => s.name);
 /** Paste into an API Gateway JWT authorizer: issuer and audience. */
 export const jwtAuthorizer = { issuer: edge.issuerUrl, audience: config.userAudiences[0]! };

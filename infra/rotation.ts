@@ -4,7 +4,8 @@
  *   Scheduler invokes Lambda asynchronously, so its retry policy and dead-letter queue cover
  *   delivery only; a rotation that throws is retried by Lambda, then sent to the same queue.
  * - the deploy hook: an `aws.lambda.Invocation` of "ensure-keys" whose input carries the image
- *   digest, so every deploy of a new image (or any change to the function) re-checks the keyring.
+ *   digest, so every deploy of a new image (or any change to the function) re-checks the keyring
+ *   and republishes the static /.well-known documents.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -17,6 +18,8 @@ export interface RotationArgs {
   /** The rotation function's role: it needs to send its own failures to the queue. */
   rotationRole: aws.iam.Role;
   imageUri: pulumi.Input<string>;
+  /** What ensure-keys needs besides the function (the key and bucket policies). */
+  after?: pulumi.Resource[];
 }
 
 export class Rotation extends pulumi.ComponentResource {
@@ -78,14 +81,14 @@ export class Rotation extends pulumi.ComponentResource {
       functionName: rotationFunction.name,
       input: pulumi.jsonStringify({
         action: "ensure-keys",
-        // awsx gives `<repository>@sha256:<digest>`: the digest names this exact build.
+        // `<repository>@sha256:<digest>` (infra/image.ts): the digest names this exact build.
         imageDigest: pulumi.output(args.imageUri).apply((uri) => uri.split("@")[1] ?? uri),
         imageUri: args.imageUri,
       }),
       // Re-run for a new image, and for any other change to the function (its table, bucket,
       // key or key size in the environment): Lambda bumps lastModified on every update.
       triggers: { image: args.imageUri, functionLastModified: rotationFunction.lastModified },
-    }, parent);
+    }, { parent: this, dependsOn: args.after ?? [] });
 
     // Anything in the dead-letter queue means a rotation failed for good: alarm on it, and
     // notify the topic from config when one is given.

@@ -1,17 +1,21 @@
 /**
- * The router: one container image (built from the Dockerfile with awsx) backing two Lambda
- * functions with their own least-privilege roles:
- * - api: serves HTTP; reads key material and the pepper, reads/writes the table.
- * - rotation: rotates keys, ensures keys and declared clients at deploy time; the only one
- *   that writes key material.
+ * The router: one container image backing three Lambda functions, each with its own
+ * least-privilege role:
+ * - api: tokens, clients, /validate, discovery (functions/http/route-table.ts, fn "api");
+ * - users: password routes and sign-in pages (fn "users"), so argon2 work never starves
+ *   machine-token issuance; reserved concurrency only when config asks for it;
+ * - rotation: rotates keys, ensures keys and declared clients at deploy time, publishes the
+ *   static /.well-known documents; the only one that writes key material.
+ * The two serving functions publish a version on every change; traffic reaches them through
+ * an alias that infra/rollout.ts moves only after a smoke invocation of the new version.
  */
 import * as aws from "@pulumi/aws";
-import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config.js";
 import { routerEnvironment } from "./config.js";
 import { assumeRolePolicy, policyDocument, TABLE_READ_WRITE, type Statement } from "./policies.js";
 import type { Storage } from "./storage.js";
+import { RouterImage } from "./image.js";
 import { observabilityStatements, stackRegion } from "./monitoring.js";
 
 export interface RouterArgs {
@@ -22,77 +26,67 @@ export interface RouterArgs {
   clientSecretArns: pulumi.Input<string>[];
   /** Build context (the repository root, where the Dockerfile is). */
   context: string;
+  /** Secret header values the serving functions accept (CloudFront sends one of them). */
+  originVerify: pulumi.Input<string>;
+  /** The distribution whose /.well-known paths a key revocation invalidates. */
+  distributionId: pulumi.Input<string>;
+  distributionArn: pulumi.Input<string>;
 }
 
-/**
- * Lambda runs a single-platform image manifest, not an image index. Docker buildx (which
- * awsx.ecr.Image drives, with no option to change this) attaches a provenance attestation by
- * default whenever the builder supports attestations (Docker Desktop's containerd store, a
- * docker-container builder), and that turns the pushed image into an index Lambda rejects
- * ("The image manifest, config or layer media type ... is not supported") after the whole
- * build. The build runs in the Docker provider, which inherits the environment of
- * `pulumi up`, so the switch has to be set there; this check makes a missing one fail at once.
- */
-export function checkImageBuildEnvironment(env: Record<string, string | undefined>): void {
-  const value = (env.BUILDX_NO_DEFAULT_ATTESTATIONS ?? "").toLowerCase();
-  if (value !== "1" && value !== "true") {
-    throw new Error(
-      "set BUILDX_NO_DEFAULT_ATTESTATIONS=1 in the environment of `pulumi up` (export it, or prefix the command): " +
-        "without it Docker attaches a provenance attestation and pushes an image index, which Lambda cannot run",
-    );
-  }
-}
+/** The functions that serve HTTP (the `fn` of a route). */
+export type ServingFunction = "api" | "users";
 
 export class Router extends pulumi.ComponentResource {
   readonly imageUri: pulumi.Output<string>;
   readonly api: aws.lambda.Function;
+  readonly users: aws.lambda.Function;
   readonly rotation: aws.lambda.Function;
   readonly apiRole: aws.iam.Role;
+  readonly usersRole: aws.iam.Role;
   readonly rotationRole: aws.iam.Role;
 
   constructor(name: string, args: RouterArgs, opts?: pulumi.ComponentResourceOptions) {
     super("latchkey:index:Router", name, {}, opts);
-    const parent = { parent: this };
     const { config: cfg, storage } = args;
 
-    const repository = new aws.ecr.Repository(`${name}-repo`, {
-      name: `${cfg.prefix}-router`,
-      // awsx.ecr.Image pushes every build under the same tag (a hash of the build inputs'
-      // paths, not their contents), so the tag must be overwritable or the second deploy's
-      // push fails. Nothing trusts the tag: the functions run the pushed digest.
-      imageTagMutability: "MUTABLE",
-      imageScanningConfiguration: { scanOnPush: true },
-      forceDelete: !cfg.protect,
-    }, parent);
-    new aws.ecr.LifecyclePolicy(`${name}-repo-lifecycle`, {
-      repository: repository.name,
-      policy: JSON.stringify({
-        rules: [{ rulePriority: 1, description: "keep the last 20 images", selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 20 }, action: { type: "expire" } }],
-      }),
-    }, parent);
-    checkImageBuildEnvironment(process.env);
-    const image = new awsx.ecr.Image(`${name}-image`, {
-      repositoryUrl: repository.repositoryUrl,
-      context: args.context,
-      dockerfile: `${args.context}/Dockerfile`,
+    const image = new RouterImage(`${name}`, {
+      prefix: cfg.prefix,
       platform: cfg.architecture === "arm64" ? "linux/arm64" : "linux/amd64",
-    }, parent);
+      root: args.context,
+      protect: cfg.protect,
+    }, { parent: this });
     this.imageUri = image.imageUri;
 
     const keyObjects = pulumi.interpolate`${storage.bucket.arn}/keys/*`;
     const secretObjects = pulumi.interpolate`${storage.bucket.arn}/secrets/*`;
     // X-Ray and the audit event bus, when config switches them on.
-    const observability = observabilityStatements(cfg, aws.getCallerIdentityOutput({}, parent).accountId, stackRegion());
+    const observability = observabilityStatements(cfg, aws.getCallerIdentityOutput({}, { parent: this }).accountId, stackRegion());
     const tableStatement: Statement = { Sid: "Table", Effect: "Allow", Action: TABLE_READ_WRITE, Resource: [storage.table.arn] };
+    const logs = (group: aws.cloudwatch.LogGroup): Statement => ({
+      Sid: "Logs",
+      Effect: "Allow",
+      Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+      Resource: [pulumi.interpolate`${group.arn}:*`],
+    });
 
     const apiLogs = this.#logGroup(`${name}-api`, `${cfg.prefix}-api`, cfg);
+    const usersLogs = this.#logGroup(`${name}-users`, `${cfg.prefix}-users`, cfg);
     const rotationLogs = this.#logGroup(`${name}-rotation`, `${cfg.prefix}-rotation`, cfg);
 
+    // Signing needs the private keys; client authentication needs the pepper (secrets/).
     const api = this.#role(`${name}-api`, [
       tableStatement,
       { Sid: "ReadKeyMaterial", Effect: "Allow", Action: ["s3:GetObject"], Resource: [keyObjects, secretObjects] },
       { Sid: "DecryptKeyMaterial", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [storage.key.arn] },
-      { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [pulumi.interpolate`${apiLogs.arn}:*`] },
+      logs(apiLogs),
+      ...observability,
+    ]);
+    // /login signs tokens; no client secrets pass through the users function.
+    const users = this.#role(`${name}-users`, [
+      tableStatement,
+      { Sid: "ReadKeyMaterial", Effect: "Allow", Action: ["s3:GetObject"], Resource: [keyObjects] },
+      { Sid: "DecryptKeyMaterial", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [storage.key.arn] },
+      logs(usersLogs),
       ...observability,
     ]);
     const rotationStatements: Statement[] = [
@@ -101,8 +95,11 @@ export class Router extends pulumi.ComponentResource {
       // ensure-keys reads the pepper before creating it: without ListBucket, S3 answers a
       // missing object with 403 instead of 404 and the first deploy's hook fails.
       { Sid: "TellMissingFromForbidden", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [storage.bucket.arn] },
-      { Sid: "EncryptKeyMaterial", Effect: "Allow", Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], Resource: [storage.key.arn] },
-      { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [pulumi.interpolate`${rotationLogs.arn}:*`] },
+      // SSE-KMS writes need a data key and reads decrypt it; nothing calls kms:Encrypt.
+      { Sid: "EncryptKeyMaterial", Effect: "Allow", Action: ["kms:Decrypt", "kms:GenerateDataKey"], Resource: [storage.key.arn] },
+      { Sid: "PublishDocuments", Effect: "Allow", Action: ["s3:PutObject"], Resource: [pulumi.interpolate`${storage.documents.arn}/.well-known/*`] },
+      { Sid: "InvalidateDocuments", Effect: "Allow", Action: ["cloudfront:CreateInvalidation"], Resource: [args.distributionArn] },
+      logs(rotationLogs),
       ...observability,
     ];
     if (args.clientSecretArns.length) {
@@ -115,47 +112,66 @@ export class Router extends pulumi.ComponentResource {
     }
     const rotation = this.#role(`${name}-rotation`, rotationStatements);
     this.apiRole = api.role;
+    this.usersRole = users.role;
     this.rotationRole = rotation.role;
 
-    const environment = {
-      variables: {
-        ...routerEnvironment(cfg),
-        LATCHKEY_ISSUER: args.issuer,
-        LATCHKEY_TABLE: storage.table.name,
-        LATCHKEY_KEY_BUCKET: storage.bucket.bucket,
-        LATCHKEY_KMS_KEY_ID: storage.key.arn,
-      },
+    const shared = {
+      ...routerEnvironment(cfg),
+      LATCHKEY_ISSUER: args.issuer,
+      LATCHKEY_TABLE: storage.table.name,
+      LATCHKEY_KEY_BUCKET: storage.bucket.bucket,
+      LATCHKEY_KMS_KEY_ID: storage.key.arn,
     };
     const common = {
       packageType: "Image",
       imageUri: image.imageUri,
       architectures: [cfg.architecture],
       memorySize: cfg.memory,
-      environment,
       // Opt-in X-Ray active tracing (latchkey:tracing).
       ...(cfg.tracing ? { tracingConfig: { mode: "Active" } } : {}),
     };
-    // Both functions wait for their role's policy: the deploy hook invokes the rotation
-    // function as soon as it exists, and its first call must not be denied.
-    this.api = new aws.lambda.Function(`${name}-api`, {
+    const serving = {
       ...common,
-      name: `${cfg.prefix}-api`,
-      description: "Latchkey HTTP API",
-      role: this.apiRole.arn,
+      // Every change publishes a version; the alias (infra/rollout.ts) decides which one serves.
+      publish: true,
       timeout: cfg.timeout,
+      environment: { variables: { ...shared, LATCHKEY_ORIGIN_VERIFY: args.originVerify } },
+    };
+    // Every function waits for its role's policy: the deploy hooks invoke them as soon as
+    // they exist, and the first call must not be denied.
+    this.api = new aws.lambda.Function(`${name}-api`, {
+      ...serving,
+      name: `${cfg.prefix}-api`,
+      description: "Latchkey HTTP API: tokens, clients, validation, discovery",
+      role: this.apiRole.arn,
       loggingConfig: { logFormat: "Text", logGroup: apiLogs.name },
     }, { parent: this, dependsOn: [apiLogs, api.policy] });
+    this.users = new aws.lambda.Function(`${name}-users`, {
+      ...serving,
+      name: `${cfg.prefix}-users`,
+      description: "Latchkey password routes and sign-in pages (argon2 work, apart from machine tokens)",
+      role: this.usersRole.arn,
+      loggingConfig: { logFormat: "Text", logGroup: usersLogs.name },
+      ...(cfg.usersReservedConcurrency > 0 ? { reservedConcurrentExecutions: cfg.usersReservedConcurrency } : {}),
+    }, { parent: this, dependsOn: [usersLogs, users.policy] });
     this.rotation = new aws.lambda.Function(`${name}-rotation`, {
       ...common,
       name: `${cfg.prefix}-rotation`,
-      description: "Latchkey key rotation, ensure-keys and declared clients",
+      description: "Latchkey key rotation, ensure-keys, declared clients, static documents",
       role: this.rotationRole.arn,
       // RSA key generation and S3/DynamoDB round trips; generous but bounded.
       timeout: 60,
+      environment: {
+        variables: {
+          ...shared,
+          LATCHKEY_DOCUMENTS_BUCKET: storage.documents.bucket,
+          LATCHKEY_DISTRIBUTION_ID: args.distributionId,
+        },
+      },
       loggingConfig: { logFormat: "Text", logGroup: rotationLogs.name },
     }, { parent: this, dependsOn: [rotationLogs, rotation.policy] });
 
-    this.registerOutputs({ imageUri: this.imageUri, apiFunction: this.api.name, rotationFunction: this.rotation.name });
+    this.registerOutputs({ imageUri: this.imageUri, apiFunction: this.api.name, usersFunction: this.users.name, rotationFunction: this.rotation.name });
   }
 
   #logGroup(name: string, functionName: string, cfg: StackConfig): aws.cloudwatch.LogGroup {

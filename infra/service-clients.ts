@@ -1,12 +1,22 @@
 /**
  * Service clients declared in stack config (`latchkey:serviceClients`). Each gets a Secrets
- * Manager secret `{stack}/{name}` and a deploy-time invocation of the rotation function that
- * creates or converges the client and writes its credentials into that secret for the owning
- * service to read. Credentials never pass through Pulumi state or outputs.
+ * Manager secret `<project>-<stack>/<name>` (the stack name alone, `dev/...`, would collide
+ * with other applications' secrets) and an invocation of the rotation function that creates
+ * or converges the client and writes its credentials into that secret for the owning service
+ * to read. Credentials never pass through Pulumi state or outputs.
+ *
+ * The invocation's lifecycle scope is CRUD: besides create it runs on every update (converge
+ * the client's settings) and on delete, when the client is removed from config or the stack
+ * is destroyed. The AWS provider then adds a `tf` key to the input, `{"action": "create" |
+ * "update" | "delete", "prev_input": {...}}` (terraform-provider-aws
+ * internal/service/lambda/invocation.go, buildInput; `terraform_key` defaults to "tf"), and
+ * the router disables the client on delete (functions/clients/declared.ts). Without it the
+ * secret would be deleted but the client stay enabled, its secret still valid.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceClientConfig, StackConfig } from "./config.js";
+import { LIFECYCLE_KEY } from "../functions/clients/declared.js";
 
 export class ServiceClientSecrets extends pulumi.ComponentResource {
   readonly secrets: aws.secretsmanager.Secret[];
@@ -16,7 +26,7 @@ export class ServiceClientSecrets extends pulumi.ComponentResource {
     this.secrets = args.config.serviceClients.map(
       (sc) =>
         new aws.secretsmanager.Secret(`${name}-${sc.name}`, {
-          name: `${args.config.stack}/${sc.name}`,
+          name: `${args.config.prefix}/${sc.name}`,
           description: `Latchkey client credentials for ${sc.name} (written at deploy time)`,
           recoveryWindowInDays: args.config.protect ? 30 : 0,
         }, { parent: this }),
@@ -45,6 +55,8 @@ export class ServiceClients extends pulumi.ComponentResource {
       new aws.lambda.Invocation(`${name}-${sc.name}`, {
         functionName: args.rotationFunction.name,
         input: pulumi.jsonStringify({ action: "ensure-client", client }),
+        lifecycleScope: "CRUD",
+        terraformKey: LIFECYCLE_KEY,
       }, { parent: this, dependsOn: args.after });
     });
     this.registerOutputs({});

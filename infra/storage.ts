@@ -1,14 +1,25 @@
 /**
- * Storage: the single DynamoDB table and the private-key bucket with its own KMS key.
- * The bucket is SSE-KMS by default (bucket keys on), versioned, fully private, TLS-only, and
- * refuses writes that are not SSE-KMS.
+ * Storage: the single DynamoDB table, the private-key bucket with its own KMS key, and the
+ * public-documents bucket.
+ * - The key bucket is SSE-KMS by default (bucket keys on), versioned and fully private; its
+ *   bucket policy and the key's policy name the function roles, so they are written by
+ *   KeyAccess (infra/key-access.ts) once those roles exist.
+ * - The documents bucket holds only what anyone may read (discovery and the JWKS), written by
+ *   the rotation function and read by CloudFront alone (Origin Access Control, infra/edge.ts).
+ *   It is never the key bucket: nothing there is secret, and no policy of the key bucket
+ *   names CloudFront.
+ * Bucket names are never fixed: S3 names are global across AWS (infra/names.ts).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { bucketPrefix } from "./names.js";
 
 export interface StorageArgs {
   prefix: string;
-  /** Point-in-time recovery, deletion protection and retain-on-delete (prod). */
+  /**
+   * Prod: point-in-time recovery, deletion protection, Pulumi's `protect` (a destroy or a
+   * replacement stops instead of deleting) and retain-on-delete for the data.
+   */
   protect: boolean;
 }
 
@@ -16,10 +27,18 @@ export class Storage extends pulumi.ComponentResource {
   readonly table: aws.dynamodb.Table;
   readonly bucket: aws.s3.Bucket;
   readonly key: aws.kms.Key;
+  readonly documents: aws.s3.Bucket;
+  /** Bucket policies wait for these: a public-access block applied later would refuse them. */
+  keyBucketPublicAccess!: aws.s3.BucketPublicAccessBlock;
+  documentsPublicAccess!: aws.s3.BucketPublicAccessBlock;
 
   constructor(name: string, args: StorageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("latchkey:index:Storage", name, {}, opts);
+    // The data itself: protected and retained. What configures the key bucket is retained with
+    // it (a destroy must not strip a kept bucket of its encryption or public-access block).
+    const data = { parent: this, ...(args.protect ? { protect: true, retainOnDelete: true } : {}) };
     const parent = { parent: this, ...(args.protect ? { retainOnDelete: true } : {}) };
+    const plain = { parent: this };
 
     this.table = new aws.dynamodb.Table(`${name}-table`, {
       name: `${args.prefix}-table`,
@@ -34,17 +53,17 @@ export class Storage extends pulumi.ComponentResource {
       pointInTimeRecovery: { enabled: args.protect },
       deletionProtectionEnabled: args.protect,
       serverSideEncryption: { enabled: true },
-    }, parent);
+    }, data);
 
     this.key = new aws.kms.Key(`${name}-key`, {
       description: `${args.prefix}: encrypts Latchkey private signing keys`,
       enableKeyRotation: true,
       deletionWindowInDays: args.protect ? 30 : 7,
-    }, parent);
+    }, data);
 
-    new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${args.prefix}-keys`, targetKeyId: this.key.keyId }, parent);
+    new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${args.prefix}-keys`, targetKeyId: this.key.keyId }, plain);
 
-    this.bucket = new aws.s3.Bucket(`${name}-keys`, { bucket: `${args.prefix}-keys`, forceDestroy: !args.protect }, parent);
+    this.bucket = new aws.s3.Bucket(`${name}-keys`, { bucketPrefix: bucketPrefix(args.prefix, "keys"), forceDestroy: !args.protect }, data);
     const bucketId = this.bucket.id;
     new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-keys-sse`, {
       bucket: bucketId,
@@ -71,31 +90,36 @@ export class Storage extends pulumi.ComponentResource {
         abortIncompleteMultipartUpload: { daysAfterInitiation: 1 },
       }],
     }, parent);
-    new aws.s3.BucketPolicy(`${name}-keys-policy`, {
-      bucket: bucketId,
-      policy: pulumi.jsonStringify({
-        Version: "2012-10-17",
-        Statement: [
-          {
-            Sid: "DenyInsecureTransport",
-            Effect: "Deny",
-            Principal: "*",
-            Action: "s3:*",
-            Resource: [this.bucket.arn, pulumi.interpolate`${this.bucket.arn}/*`],
-            Condition: { Bool: { "aws:SecureTransport": "false" } },
-          },
-          {
-            Sid: "DenyWritesWithoutKms",
-            Effect: "Deny",
-            Principal: "*",
-            Action: "s3:PutObject",
-            Resource: pulumi.interpolate`${this.bucket.arn}/*`,
-            Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption": "aws:kms" } },
-          },
-        ],
-      }),
-    }, { ...parent, dependsOn: [publicAccess] });
+    this.keyBucketPublicAccess = publicAccess;
 
-    this.registerOutputs({ tableName: this.table.name, bucketName: this.bucket.bucket, keyArn: this.key.arn });
+    // Rebuilt from the keyring on every deploy, so it is protected but not retained.
+    this.documents = new aws.s3.Bucket(`${name}-documents`, {
+      bucketPrefix: bucketPrefix(args.prefix, "docs"),
+      forceDestroy: true,
+    }, { parent: this, ...(args.protect ? { protect: true } : {}) });
+    const documentsId = this.documents.id;
+    new aws.s3.BucketOwnershipControls(`${name}-documents-ownership`, {
+      bucket: documentsId,
+      rule: { objectOwnership: "BucketOwnerEnforced" },
+    }, plain);
+    this.documentsPublicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-documents-public-access`, {
+      bucket: documentsId,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    }, plain);
+    // SSE-S3: CloudFront's Origin Access Control reads it without a KMS grant.
+    new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-documents-sse`, {
+      bucket: documentsId,
+      rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+    }, plain);
+    // Browsers preflight cross-origin fetches now and then; S3 answers OPTIONS from this.
+    new aws.s3.BucketCorsConfiguration(`${name}-documents-cors`, {
+      bucket: documentsId,
+      corsRules: [{ allowedMethods: ["GET", "HEAD"], allowedOrigins: ["*"], allowedHeaders: ["*"], maxAgeSeconds: 86400 }],
+    }, plain);
+
+    this.registerOutputs({ tableName: this.table.name, bucketName: this.bucket.bucket, documentsBucketName: this.documents.bucket, keyArn: this.key.arn });
   }
 }

@@ -21,6 +21,7 @@ import { validateRoutes } from "./routes/validate.js";
 import { introspectRoutes } from "./routes/introspect.js";
 import { accountRoutes } from "./routes/account.js";
 import { ROUTES } from "./route-table.js";
+import { requireOriginVerify } from "./origin-verify.js";
 
 export { ROUTES };
 
@@ -50,6 +51,9 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
     c.res.headers.set("X-Content-Type-Options", "nosniff");
     metrics.response(context.route, c.res.status, Math.round((performance.now() - started) * 10) / 10);
   });
+
+  // Deployed: only CloudFront's requests (they carry the origin-verify header) get through.
+  if (issuer.config.originVerify.length) app.use(requireOriginVerify(issuer.config.originVerify));
 
   // Opt-in CORS for browser apps (LATCHKEY_CORS_ORIGINS); no credentials: tokens travel in bodies and headers.
   if (issuer.config.corsOrigins.length) {

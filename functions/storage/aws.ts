@@ -7,6 +7,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
+import type { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import type { Config } from "../config.js";
 
 /** s3rver's built-in key pair; dynalite, moto and LocalStack accept any credentials. */
@@ -19,6 +20,8 @@ export interface AwsClients {
   secretsManager(): SecretsManagerClient;
   /** Only the optional audit event bus uses it; loaded and built on first use (no cold-start cost when off). */
   eventBridge(): Promise<EventBridgeClient>;
+  /** Only key revocation uses it (invalidating the /.well-known paths); loaded and built on first use. */
+  cloudFront(): Promise<CloudFrontClient>;
 }
 
 export function createAwsClients(config: Pick<Config, "region" | "endpoints">): AwsClients {
@@ -58,5 +61,11 @@ export function createAwsClients(config: Pick<Config, "region" | "endpoints">): 
       ({ EventBridgeClient }) =>
         new EventBridgeClient({ region: config.region, endpoint: config.endpoints.eventBridge, credentials, maxAttempts: 3 }),
     ));
-  return { ddb, s3, secretsManager, eventBridge };
+  let cloudFrontClient: Promise<CloudFrontClient> | undefined;
+  // CloudFront is a global service: the SDK signs for us-east-1 whatever the function's region.
+  const cloudFront = () =>
+    (cloudFrontClient ??= import("@aws-sdk/client-cloudfront").then(
+      ({ CloudFrontClient }) => new CloudFrontClient({ region: config.region, credentials, maxAttempts: 3 }),
+    ));
+  return { ddb, s3, secretsManager, eventBridge, cloudFront };
 }

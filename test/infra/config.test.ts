@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { installMocks } from "./mocks.js";
 import { readConfig, routerEnvironment, type StackConfig } from "../../infra/config.js";
+import { bucketPrefix, MAX_PREFIX, resourcePrefix } from "../../infra/names.js";
 import { loadConfig } from "../../functions/config.js";
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), "utf8");
@@ -69,6 +70,51 @@ describe("Pulumi.yaml", () => {
     expect(() => withConfig({ "latchkey:alarmApi5xxPercent": "0" })).toThrow(/alarmApi5xxPercent must be a positive number/);
     expect(() => withConfig({ "latchkey:alarmRefreshReuse": "-1" })).toThrow(/alarmRefreshReuse/);
     expect(withConfig({ "latchkey:alarmKeyAgeGraceHours": "6" }).alarmKeyAgeGraceHours).toBe(6);
+  });
+
+  it("refuses a certificate outside us-east-1 (CloudFront reads only there) and anything not an ACM certificate", () => {
+    const domain = { "latchkey:customDomain": "auth.example.com" };
+    expect(() => withConfig({ ...domain, "latchkey:certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/abc" })).toThrow(/is in eu-west-1; CloudFront needs the certificate in us-east-1/);
+    expect(() => withConfig({ ...domain, "latchkey:certificateArn": "arn:aws:iam::123456789012:server-certificate/abc" })).toThrow(/not an ACM certificate/);
+    expect(withConfig({ ...domain, "latchkey:certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/abc" }).certificateArn).toMatch(/us-east-1/);
+  });
+
+  it("refuses an alarm topic in another region than the stack's (alarms notify their own region only)", () => {
+    const region = { "aws:region": "eu-west-1" };
+    expect(() => withConfig({ ...region, "latchkey:alarmTopicArn": "arn:aws:sns:us-east-1:123456789012:oncall" })).toThrow(/is in us-east-1 but the stack deploys to eu-west-1/);
+    expect(() => withConfig({ ...region, "latchkey:alarmTopicArn": "oncall" })).toThrow(/not an SNS topic ARN/);
+    expect(withConfig({ ...region, "latchkey:alarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:oncall" }).alarmTopicArn).toMatch(/eu-west-1/);
+  });
+
+  it("refuses a log retention CloudWatch Logs does not accept", () => {
+    expect(() => withConfig({ "latchkey:logRetentionDays": "10" })).toThrow(/logRetentionDays 10 is not a value CloudWatch Logs accepts/);
+    expect(() => withConfig({ "latchkey:logRetentionDays": "-1" })).toThrow(/CloudWatch/);
+    for (const ok of ["1", "14", "3653", "0"]) expect(withConfig({ "latchkey:logRetentionDays": ok }).logRetentionDays).toBe(Number(ok));
+  });
+
+  it("refuses a WAF rate limit below WAF's minimum, a negative reserved concurrency, and a break-glass role that is not a role", () => {
+    expect(() => withConfig({ "latchkey:wafRateLimit": "5" })).toThrow(/at least 10/);
+    expect(withConfig({ "latchkey:wafRateLimit": "10" }).wafRateLimit).toBe(10);
+    expect(() => withConfig({ "latchkey:usersReservedConcurrency": "-1" })).toThrow(/0 or more/);
+    expect(() => withConfig({ "latchkey:breakGlassRoleArn": "arn:aws:iam::123456789012:user/alice" })).toThrow(/not an IAM role ARN/);
+  });
+
+  it("names resources after a sanitised project and stack, so any stack name makes valid S3 and ECR names", () => {
+    expect(resourcePrefix("latchkey", "dev")).toBe("latchkey-dev");
+    const upper = resourcePrefix("latchkey", "Team_A.Dev");
+    expect(upper).toMatch(/^latchkey-team-a-dev-[0-9a-f]{6}$/);
+    // Sanitising could merge names; the hash of the original keeps them apart.
+    expect(resourcePrefix("latchkey", "dev")).not.toBe(resourcePrefix("latchkey", "Dev"));
+    const long = resourcePrefix("latchkey", "x".repeat(100));
+    expect(long.length).toBeLessThanOrEqual(MAX_PREFIX);
+    expect(`${long}-rotation`.length).toBeLessThanOrEqual(64); // Lambda function names
+    for (const p of [upper, long, resourcePrefix("A", "--b--")]) {
+      expect(p).toMatch(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/);
+      const bucket = bucketPrefix(p, "docs");
+      expect(bucket.length).toBeLessThanOrEqual(37);
+      expect(bucket).toMatch(/^[a-z0-9][a-z0-9-]*-docs-$/);
+    }
+    expect(withConfig({}).prefix).toBe("latchkey-config-test");
   });
 
   it("refuses a rotation rate the keyring would refuse every time (shorter than token lifetime + JWKS caching)", () => {

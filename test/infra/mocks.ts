@@ -17,18 +17,18 @@ export interface Declared {
   retainOnDelete: boolean;
   /** The explicit provider (`urn::id`), e.g. a us-east-1 provider; empty for the default one. */
   provider: string;
+  /** The `protect` resource option: a destroy or replacement stops instead of deleting it. */
+  protect: boolean;
 }
 
 export async function installMocks(config: Record<string, unknown>, stack = "dev"): Promise<Declared[]> {
   const declared: Declared[] = [];
-  // What `pulumi up` needs in its environment for a Lambda-compatible image (infra/router.ts).
-  process.env.BUILDX_NO_DEFAULT_ATTESTATIONS = "1";
   const region = "eu-west-1";
   const account = "123456789012";
   pulumi.runtime.setAllConfig(
     Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
   );
-  const registration = new Map<string, { dependsOn: string[]; retainOnDelete: boolean; provider: string }>();
+  const registration = new Map<string, { dependsOn: string[]; retainOnDelete: boolean; provider: string; protect: boolean }>();
   await pulumi.runtime.setMocks(
     {
       newResource(args: pulumi.runtime.MockResourceArgs) {
@@ -39,7 +39,9 @@ export async function installMocks(config: Record<string, unknown>, stack = "dev
         state.arn = `arn:aws:${short}:${region}:${account}:${args.type.split(":")[2]!.toLowerCase()}/${name}`;
         switch (args.type) {
           case "aws:s3/bucket:Bucket":
-            state.bucket = args.inputs.bucket ?? name;
+            // S3 appends a unique suffix to bucketPrefix (26 characters).
+            state.bucket = args.inputs.bucket ?? (args.inputs.bucketPrefix ? `${args.inputs.bucketPrefix}20261124010203000000000001` : name);
+            state.bucketRegionalDomainName = `${state.bucket}.s3.${region}.amazonaws.com`;
             state.arn = `arn:aws:s3:::${state.bucket}`;
             break;
           case "aws:dynamodb/table:Table":
@@ -52,6 +54,11 @@ export async function installMocks(config: Record<string, unknown>, stack = "dev
             state.arn = `arn:aws:lambda:${region}:${account}:function:${name}`;
             state.invokeArn = `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${state.arn}/invocations`;
             state.lastModified = "2026-11-24T01:02:03.000+0000";
+            state.version = args.inputs.publish ? "7" : "$LATEST";
+            break;
+          case "aws:lambda/alias:Alias":
+            state.arn = `arn:aws:lambda:${region}:${account}:function:${args.inputs.functionName}:${args.inputs.name}`;
+            state.invokeArn = `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${state.arn}/invocations`;
             break;
           case "aws:apigatewayv2/api:Api":
             state.apiEndpoint = `https://${id}.execute-api.${region}.amazonaws.com`;
@@ -59,12 +66,17 @@ export async function installMocks(config: Record<string, unknown>, stack = "dev
             break;
           case "aws:cloudfront/distribution:Distribution":
             state.domainName = "d111111abcdef8.cloudfront.net";
+            state.arn = `arn:aws:cloudfront::${account}:distribution/${id}`;
+            break;
+          case "random:index/randomPassword:RandomPassword":
+            state.result = `origin-secret-${args.name}`;
             break;
           case "aws:ecr/repository:Repository":
             state.repositoryUrl = `${account}.dkr.ecr.${region}.amazonaws.com/${name}`;
             break;
-          case "awsx:ecr:Image":
-            state.imageUri = `${args.inputs.repositoryUrl}@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08`;
+          case "docker-build:index:Image":
+            state.digest = "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+            state.ref = `${String(args.inputs.tags?.[0]).split(":")[0]}@${state.digest}`;
             break;
           case "aws:secretsmanager/secret:Secret":
             state.arn = `arn:aws:secretsmanager:${region}:${account}:secret:${name}-AbCdEf`;
@@ -76,13 +88,19 @@ export async function installMocks(config: Record<string, unknown>, stack = "dev
             state.arn = `arn:aws:logs:${region}:${account}:log-group:${name}`;
             break;
         }
-        const { dependsOn = [], retainOnDelete = false, provider = "" } = registration.get(`${args.type}::${args.name}`) ?? {};
-        declared.push({ type: args.type, name: args.name, inputs: args.inputs, id, dependsOn, retainOnDelete, provider });
-        return { id, state };
+        return { id, state: record(state) };
+        function record(finalState: Record<string, unknown>) {
+          const { dependsOn = [], retainOnDelete = false, provider = "", protect = false } = registration.get(`${args.type}::${args.name}`) ?? {};
+          declared.push({ type: args.type, name: args.name, inputs: args.inputs, id, dependsOn, retainOnDelete, provider, protect });
+          return finalState;
+        }
       },
       call(args: pulumi.runtime.MockCallArgs) {
         if (args.token === "aws:index/getCallerIdentity:getCallerIdentity") {
           return { accountId: account, arn: `arn:aws:iam::${account}:user/test`, userId: "AIDTEST" };
+        }
+        if (args.token === "aws:ecr/getAuthorizationToken:getAuthorizationToken") {
+          return { userName: "AWS", password: "ecr-token", proxyEndpoint: `https://${account}.dkr.ecr.${region}.amazonaws.com` };
         }
         return args.inputs;
       },
@@ -104,6 +122,7 @@ export async function installMocks(config: Record<string, unknown>, stack = "dev
       dependsOn: names,
       retainOnDelete: Boolean(req.getRetainondelete()),
       provider: String(req.getProvider() ?? ""),
+      protect: Boolean(req.getProtect()),
     });
     return register(req, cb);
   };

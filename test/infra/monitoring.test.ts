@@ -169,7 +169,8 @@ describe("the dashboard", () => {
       expect(alarms.some((arn) => arn.endsWith(`/latchkey-ops-${name}`)), name).toBe(true);
     }
     const log = body.widgets.find((w: any) => w.type === "log").properties;
-    expect(log.query).toMatch(/^SOURCE '\/aws\/lambda\/latchkey-ops-api' \| SOURCE '\/aws\/lambda\/latchkey-ops-rotation' \| fields .*filter msg = "audit"/);
+    // The users function logs the password routes' audit events (logins, lockouts) too.
+    expect(log.query).toMatch(/^SOURCE '\/aws\/lambda\/latchkey-ops-api' \| SOURCE '\/aws\/lambda\/latchkey-ops-users' \| SOURCE '\/aws\/lambda\/latchkey-ops-rotation' \| fields .*filter msg = "audit"/);
     expect(await valueOf(program.dashboardUrl)).toBe(
       "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/latchkey-ops-latchkey",
     );

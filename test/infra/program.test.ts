@@ -6,7 +6,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { installMocks, transitiveDependencies, valueOf, type Declared } from "./mocks.js";
-import { checkImageBuildEnvironment } from "../../infra/router.js";
+import { buildContentHash } from "../../infra/image.js";
+import { ROUTE_TABLE } from "../../functions/http/route-table.js";
+
+/** What the mock S3 makes of the bucketPrefix (S3 appends a unique 26-character suffix). */
+const KEY_BUCKET = "latchkey-dev-keys-20261124010203000000000001";
+const DOCS_BUCKET = "latchkey-dev-docs-20261124010203000000000001";
 
 let declared: Declared[];
 let program: Record<string, any>;
@@ -36,6 +41,8 @@ beforeAll(async () => {
     "latchkey:serviceClients": [{ name: "billing", scopes: ["invoices:read"], audiences: ["https://api.example.com"] }],
     "latchkey:throttleRate": "50",
     "latchkey:throttleBurst": "100",
+    "latchkey:tokenThrottleRate": "30",
+    "latchkey:tokenThrottleBurst": "60",
   });
   // Import only after the mocks exist: a static import would build resources without them.
   program = await import("../../infra/index.js");
@@ -56,49 +63,60 @@ describe("storage", () => {
   it("keeps keys in a versioned, private, SSE-KMS, TLS-only bucket with its own rotating KMS key", () => {
     expect(one("aws:kms/key:Key").inputs.enableKeyRotation).toBe(true);
     expect(one("aws:kms/alias:Alias").inputs.name).toBe("alias/latchkey-dev-keys");
-    const sse = one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs.rules[0];
+    const sse = one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "storage-keys-sse").inputs.rules[0];
     expect(sse.applyServerSideEncryptionByDefault.sseAlgorithm).toBe("aws:kms");
     expect(sse.applyServerSideEncryptionByDefault.kmsMasterKeyId).toMatch(/^arn:aws:kms:/);
     expect(sse.bucketKeyEnabled).toBe(true);
     expect(one("aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration.status).toBe("Enabled");
-    expect(one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    expect(one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "storage-keys-public-access").inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
     const lifecycle = one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules[0];
     expect(lifecycle.noncurrentVersionExpiration.noncurrentDays).toBeGreaterThan(0);
-    const policy = statements(one("aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+    const policy = statements(one("aws:s3/bucketPolicy:BucketPolicy", "key-access-bucket-policy").inputs.policy);
     const tls = policy.find((s) => JSON.stringify(s.Condition ?? {}).includes("aws:SecureTransport"))!;
     expect(tls.Effect).toBe("Deny");
     expect(tls.Condition).toEqual({ Bool: { "aws:SecureTransport": "false" } });
-    expect(list(tls.Resource)).toEqual(["arn:aws:s3:::latchkey-dev-keys", "arn:aws:s3:::latchkey-dev-keys/*"]);
+    expect(list(tls.Resource)).toEqual([`arn:aws:s3:::${KEY_BUCKET}`, `arn:aws:s3:::${KEY_BUCKET}/*`]);
   });
 });
 
 const fn = (suffix: string) => byType("aws:lambda/function:Function").find((f) => f.inputs.name === `latchkey-dev-${suffix}`)!;
 
 describe("router", () => {
-  it("builds one image with awsx and runs both functions from it", () => {
-    const image = one("awsx:ecr:Image").inputs;
-    expect(image.dockerfile).toMatch(/Dockerfile$/);
-    expect(image.platform).toBe("linux/arm64");
-    for (const f of [fn("api"), fn("rotation")]) {
+  it("builds one image with docker-build and runs all three functions from its digest", () => {
+    const image = one("docker-build:index:Image");
+    expect(image.name).toBe("router-image"); // fixed: not derived from the checkout path
+    expect(image.inputs.dockerfile.location).toMatch(/(^|\/)Dockerfile$/);
+    expect(image.inputs.platforms).toEqual(["linux/arm64"]);
+    for (const f of [fn("api"), fn("users"), fn("rotation")]) {
       expect(f.inputs.packageType).toBe("Image");
-      expect(f.inputs.imageUri).toMatch(/@sha256:[0-9a-f]{64}$/);
+      expect(f.inputs.imageUri).toBe(`123456789012.dkr.ecr.eu-west-1.amazonaws.com/latchkey-dev-router@sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08`);
       expect(f.inputs.architectures).toEqual(["arm64"]);
     }
-    expect(fn("api").inputs.role).not.toBe(fn("rotation").inputs.role);
+    expect(new Set([fn("api"), fn("users"), fn("rotation")].map((f) => f.inputs.role)).size).toBe(3);
   });
 
-  it("refuses to build an image Lambda cannot run: buildx's default provenance attestation makes an image index", () => {
-    expect(() => checkImageBuildEnvironment({})).toThrow(/BUILDX_NO_DEFAULT_ATTESTATIONS=1/);
-    expect(() => checkImageBuildEnvironment({ BUILDX_NO_DEFAULT_ATTESTATIONS: "0" })).toThrow(/image index/);
-    expect(() => checkImageBuildEnvironment({ BUILDX_NO_DEFAULT_ATTESTATIONS: "1" })).not.toThrow();
-    expect(() => checkImageBuildEnvironment({ BUILDX_NO_DEFAULT_ATTESTATIONS: "true" })).not.toThrow();
+  it("builds a single-manifest image by construction: one platform, the embedded buildx (which disables provenance), pushed", () => {
+    const image = one("docker-build:index:Image").inputs;
+    // exec mode would run the docker CLI, whose default provenance attestation makes an index.
+    expect(image.exec).toBe(false);
+    expect(image.platforms).toHaveLength(1);
+    expect(image.push).toBe(true);
+    expect(image.exports).toBeUndefined(); // only the registry push, no extra exporter
+    expect(image.load).toBeFalsy();
+    expect(image.registries).toEqual([{ address: expect.stringMatching(/\/latchkey-dev-router$/), username: "AWS", password: "ecr-token" }]);
+    // Relative to the project root, so a laptop and CI declare the same inputs.
+    expect(image.context.location).toBe(".");
   });
 
-  it("lets every deploy push the image: awsx reuses one tag per stack, so tags are mutable and the functions pin the digest", () => {
-    const repo = one("aws:ecr/repository:Repository").inputs;
-    expect(repo.name).toBe("latchkey-dev-router");
-    expect(repo.imageTagMutability).toBe("MUTABLE");
-    expect(one("awsx:ecr:Image").inputs.imageTag).toBeUndefined();
+  it("tags the image with a hash of its sources, so the same sources give the same tag anywhere", () => {
+    const image = one("docker-build:index:Image").inputs;
+    expect(image.tags).toEqual([`123456789012.dkr.ecr.eu-west-1.amazonaws.com/latchkey-dev-router:src-${buildContentHash(process.cwd(), "linux/arm64").slice(0, 32)}`]);
+    const repo = one("aws:ecr/repository:Repository");
+    expect(repo.inputs.name).toBe("latchkey-dev-router");
+    expect(repo.inputs.imageTagMutability).toBe("MUTABLE");
+    // Dev: destroy deletes the repository with its images rather than failing halfway.
+    expect(repo.inputs.forceDelete).toBe(true);
+    expect(repo.retainOnDelete).toBe(false);
   });
 
   it("gives the functions the environment the config module expects, with the CloudFront issuer", () => {
@@ -106,7 +124,7 @@ describe("router", () => {
     expect(env).toMatchObject({
       LATCHKEY_ISSUER: "https://d111111abcdef8.cloudfront.net",
       LATCHKEY_TABLE: "latchkey-dev-table",
-      LATCHKEY_KEY_BUCKET: "latchkey-dev-keys",
+      LATCHKEY_KEY_BUCKET: KEY_BUCKET,
       LATCHKEY_ACCESS_TOKEN_TTL: "900",
       LATCHKEY_USER_AUDIENCES: "latchkey",
     });
@@ -116,7 +134,7 @@ describe("router", () => {
 
   it("gives each function a log group with the dev stack's retention", () => {
     const groups = byType("aws:cloudwatch/logGroup:LogGroup").map((g) => g.inputs);
-    for (const name of ["/aws/lambda/latchkey-dev-api", "/aws/lambda/latchkey-dev-rotation"]) {
+    for (const name of ["/aws/lambda/latchkey-dev-api", "/aws/lambda/latchkey-dev-users", "/aws/lambda/latchkey-dev-rotation"]) {
       expect(groups.find((g) => g.name === name)?.retentionInDays).toBe(7);
     }
   });
@@ -140,20 +158,29 @@ describe("least-privilege IAM", () => {
     }
   });
 
-  it("the API role cannot write key material; only the rotation role can", () => {
+  it("the serving roles cannot write key material; only the rotation role can, and nobody calls kms:Encrypt", () => {
     const api = policyOf("router-api-policy").filter((s) => s.Effect === "Allow");
+    const users = policyOf("router-users-policy").filter((s) => s.Effect === "Allow");
     const rotation = policyOf("router-rotation-policy").filter((s) => s.Effect === "Allow");
     const s3Actions = (ss: typeof api) => ss.flatMap((s) => list(s.Action)).filter((a) => a.startsWith("s3:"));
     expect(s3Actions(api)).toEqual(["s3:GetObject"]);
+    expect(s3Actions(users)).toEqual(["s3:GetObject"]);
     expect(s3Actions(rotation)).toContain("s3:PutObject");
-    expect(api.flatMap((s) => list(s.Action))).not.toContain("kms:GenerateDataKey");
+    for (const ss of [api, users]) expect(ss.flatMap((s) => list(s.Action))).not.toContain("kms:GenerateDataKey");
     expect(rotation.flatMap((s) => list(s.Action))).toContain("kms:GenerateDataKey");
-    // Object access is scoped to the keys/ and secrets/ prefixes.
-    for (const s of [...api, ...rotation].filter((s) => list(s.Action).some((a) => a.startsWith("s3:") && a !== "s3:ListBucket"))) {
-      expect(list(s.Resource).sort()).toEqual(["arn:aws:s3:::latchkey-dev-keys/keys/*", "arn:aws:s3:::latchkey-dev-keys/secrets/*"]);
+    for (const ss of [api, users, rotation]) expect(ss.flatMap((s) => list(s.Action))).not.toContain("kms:Encrypt");
+    // Key material access is scoped to the keys/ and secrets/ prefixes; users reads keys only.
+    const keyMaterial = (ss: typeof api) => ss.filter((s) => list(s.Resource).some((r) => r.includes(KEY_BUCKET)) && list(s.Action).some((a) => a.startsWith("s3:") && a !== "s3:ListBucket"));
+    for (const s of [...keyMaterial(api), ...keyMaterial(rotation)]) {
+      expect(list(s.Resource).sort()).toEqual([`arn:aws:s3:::${KEY_BUCKET}/keys/*`, `arn:aws:s3:::${KEY_BUCKET}/secrets/*`]);
     }
+    expect(keyMaterial(users).flatMap((s) => list(s.Resource))).toEqual([`arn:aws:s3:::${KEY_BUCKET}/keys/*`]);
+    // The rotation role writes the public documents, and only under /.well-known/.
+    const docs = rotation.filter((s) => list(s.Resource).some((r) => r.includes(DOCS_BUCKET)));
+    expect(docs).toEqual([expect.objectContaining({ Action: ["s3:PutObject"], Resource: [`arn:aws:s3:::${DOCS_BUCKET}/.well-known/*`] })]);
+    expect([...api, ...users].flatMap((s) => list(s.Resource)).some((r) => r.includes(DOCS_BUCKET))).toBe(false);
     // No table scans for the functions; the table ARN only.
-    for (const s of [...api, ...rotation].filter((s) => list(s.Action).some((a) => a.startsWith("dynamodb:")))) {
+    for (const s of [...api, ...users, ...rotation].filter((s) => list(s.Action).some((a) => a.startsWith("dynamodb:")))) {
       expect(list(s.Action)).not.toContain("dynamodb:Scan");
       expect(list(s.Resource)).toEqual([expect.stringMatching(/:table\/latchkey-dev-table$/)]);
     }
@@ -172,57 +199,138 @@ describe("least-privilege IAM", () => {
     const listing = (name: string) => policyOf(name).filter((s) => s.Effect === "Allow" && list(s.Action).includes("s3:ListBucket"));
     const [rotationList] = listing("router-rotation-policy");
     expect(list(rotationList!.Action)).toEqual(["s3:ListBucket"]);
-    expect(list(rotationList!.Resource)).toEqual(["arn:aws:s3:::latchkey-dev-keys"]);
+    expect(list(rotationList!.Resource)).toEqual([`arn:aws:s3:::${KEY_BUCKET}`]);
     expect(listing("router-api-policy")).toEqual([]);
   });
 
   it("only the rotation role may fill the declared clients' secrets", () => {
     const rotation = policyOf("router-rotation-policy");
     const sm = rotation.find((s) => list(s.Action).includes("secretsmanager:PutSecretValue"))!;
-    expect(list(sm.Resource)).toEqual([expect.stringMatching(/:secret:dev\/billing-/)]);
+    expect(list(sm.Resource)).toEqual([expect.stringMatching(/:secret:latchkey-dev\/billing-/)]);
     expect(policyOf("router-api-policy").flatMap((s) => list(s.Action)).some((a) => a.startsWith("secretsmanager:"))).toBe(false);
   });
 });
 
 describe("HTTP API and edge", () => {
-  it("routes every design route and $default through a payload 2.0 proxy integration", () => {
-    const integration = one("aws:apigatewayv2/integration:Integration", "latchkey-dev-router").inputs;
-    expect(integration).toMatchObject({ integrationType: "AWS_PROXY", payloadFormatVersion: "2.0", timeoutMilliseconds: 10_000 });
-    expect(integration.integrationUri).toContain(":function:latchkey-dev-api/invocations");
-    const keys = byType("aws:apigatewayv2/route:Route").map((r) => r.inputs.routeKey);
-    for (const k of ["POST /token", "POST /login", "POST /register", "POST /refresh", "POST /revoke", "POST /sign", "GET /validate", "GET /.well-known/jwks.json", "GET /.well-known/openid-configuration", "GET /openapi.json", "$default"]) {
-      expect(keys).toContain(k);
+  const integration = (role: string) => one("aws:apigatewayv2/integration:Integration", `latchkey-dev-${role}`);
+
+  it("routes each route to the function the route table names, through that function's live alias", () => {
+    for (const role of ["api", "users"]) {
+      const i = integration(role).inputs;
+      expect(i).toMatchObject({ integrationType: "AWS_PROXY", payloadFormatVersion: "2.0", timeoutMilliseconds: 10_000 });
+      expect(i.integrationUri).toContain(`:function:latchkey-dev-${role}:live/invocations`);
     }
+    const routes = byType("aws:apigatewayv2/route:Route").filter((r) => r.inputs.routeKey !== "GET /whoami");
+    const servedBy = (key: string) => {
+      const route = routes.find((r) => r.inputs.routeKey === key)!;
+      return ["api", "users"].find((role) => route.inputs.target === `integrations/${integration(role).id}`);
+    };
+    for (const r of ROUTE_TABLE) expect(servedBy(`${r.method.toUpperCase()} ${r.path}`), r.path).toBe(r.fn);
+    expect(servedBy("POST /login")).toBe("users");
+    expect(servedBy("POST /register")).toBe("users");
+    expect(servedBy("POST /token")).toBe("api");
+    expect(servedBy("$default")).toBe("api");
+    expect(routes).toHaveLength(ROUTE_TABLE.length + 1);
   });
 
-  it("throttles the stage from config and writes access logs", () => {
+  it("throttles the stage from config, gives POST /token a budget of its own, and writes access logs", () => {
     const stage = one("aws:apigatewayv2/stage:Stage", "latchkey-dev-stage").inputs;
     expect(stage.defaultRouteSettings).toEqual({ throttlingRateLimit: 50, throttlingBurstLimit: 100 });
+    expect(stage.routeSettings).toEqual([{ routeKey: "POST /token", throttlingRateLimit: 30, throttlingBurstLimit: 60 }]);
     expect(stage.accessLogSettings.destinationArn).toMatch(/log-group:\/aws\/apigateway\/latchkey-dev-api$/);
     expect(JSON.parse(stage.accessLogSettings.format).requestId).toBe("$context.requestId");
   });
 
-  it("lets API Gateway (and only this API) invoke the api function", () => {
-    const perm = one("aws:lambda/permission:Permission", "latchkey-dev-api-invoke").inputs;
-    expect(perm).toMatchObject({ principal: "apigateway.amazonaws.com", function: "latchkey-dev-api" });
-    expect(perm.sourceArn).toMatch(/^arn:aws:execute-api:.*\/\*\/\*$/);
+  it("lets API Gateway (and only this API) invoke each serving function's live alias", () => {
+    for (const role of ["api", "users"]) {
+      const perm = one("aws:lambda/permission:Permission", `latchkey-dev-${role}-invoke`).inputs;
+      expect(perm).toMatchObject({ principal: "apigateway.amazonaws.com", function: `latchkey-dev-${role}`, qualifier: "live" });
+      expect(perm.sourceArn).toMatch(/^arn:aws:execute-api:.*\/\*\/\*$/);
+    }
   });
 
-  it("caches /.well-known/* honouring origin Cache-Control with a short origin timeout, and passes the rest through", () => {
-    const d = one("aws:cloudfront/distribution:Distribution").inputs;
+  const distribution = () => one("aws:cloudfront/distribution:Distribution").inputs;
+  const wellKnown = () => distribution().orderedCacheBehaviors.find((b: { pathPattern: string }) => b.pathPattern === "/.well-known/*");
+
+  it("passes everything but /.well-known/* through uncached with every viewer header but Host", () => {
+    const d = distribution();
     expect(d.defaultCacheBehavior).toMatchObject({
+      targetOriginId: "api",
       cachePolicyId: "4135ea2d-6df8-44a3-9df3-4b5a84be39ad",
       originRequestPolicyId: "b689b0a8-53d0-40ab-baf2-68738e2966ac",
       viewerProtocolPolicy: "https-only",
     });
     expect(d.defaultCacheBehavior.allowedMethods).toContain("POST");
-    const wk = d.orderedCacheBehaviors.find((b: { pathPattern: string }) => b.pathPattern === "/.well-known/*");
-    expect(wk).toMatchObject({ cachePolicyId: "658327ea-f89d-4fab-a63d-7e88639e58f6", viewerProtocolPolicy: "https-only" });
-    const wkOrigin = d.origins.find((o: { originId: string }) => o.originId === wk.targetOriginId);
-    expect(wkOrigin.customOriginConfig.originReadTimeout).toBeLessThanOrEqual(2);
-    expect(wkOrigin.customOriginConfig.originProtocolPolicy).toBe("https-only");
-    for (const o of d.origins) expect(o.domainName).toBe("http-id.execute-api.eu-west-1.amazonaws.com");
     expect(d.viewerCertificate).toEqual({ cloudfrontDefaultCertificate: true });
+  });
+
+  it("serves /.well-known/* from the documents bucket through OAC, failing over to the API in an origin group", () => {
+    const d = distribution();
+    const wk = wellKnown();
+    expect(wk).toMatchObject({ targetOriginId: "well-known", cachePolicyId: "658327ea-f89d-4fab-a63d-7e88639e58f6", viewerProtocolPolicy: "https-only" });
+    expect(d.originGroups).toEqual([{
+      originId: "well-known",
+      failoverCriteria: { statusCodes: [403, 404, 500, 502, 503, 504] },
+      members: [{ originId: "documents" }, { originId: "api-well-known" }],
+    }]);
+    const origin = (id: string) => d.origins.find((o: { originId: string }) => o.originId === id);
+    expect(origin("documents")).toEqual({ originId: "documents", domainName: `${DOCS_BUCKET}.s3.eu-west-1.amazonaws.com`, originAccessControlId: "edge-documents-oac-id" });
+    expect(one("aws:cloudfront/originAccessControl:OriginAccessControl").inputs).toMatchObject({ originAccessControlOriginType: "s3", signingBehavior: "always", signingProtocol: "sigv4" });
+    // The fallback fails fast so CloudFront can answer from its stale copy in time.
+    expect(origin("api-well-known").customOriginConfig.originReadTimeout).toBeLessThanOrEqual(2);
+    for (const id of ["api", "api-well-known"]) {
+      expect(origin(id).domainName).toBe("http-id.execute-api.eu-west-1.amazonaws.com");
+      expect(origin(id).customOriginConfig.originProtocolPolicy).toBe("https-only");
+    }
+  });
+
+  it("lets this distribution, and nothing else, read the documents bucket, and only /.well-known/*", () => {
+    const policy = statements(one("aws:s3/bucketPolicy:BucketPolicy", "edge-documents-policy").inputs.policy);
+    const allows = policy.filter((s) => s.Effect === "Allow");
+    expect(allows).toEqual([expect.objectContaining({
+      Principal: { Service: "cloudfront.amazonaws.com" },
+      Action: "s3:GetObject",
+      Resource: `arn:aws:s3:::${DOCS_BUCKET}/.well-known/*`,
+      Condition: { StringEquals: { "AWS:SourceArn": "arn:aws:cloudfront::123456789012:distribution/edge-id" } },
+    })]);
+    expect(one("aws:s3/bucketPolicy:BucketPolicy", "edge-documents-policy").inputs.bucket).toBe("storage-documents-id");
+    expect(one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "storage-documents-public-access").inputs).toMatchObject({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    // Never the key bucket.
+    expect(DOCS_BUCKET).not.toBe(KEY_BUCKET);
+    expect(statements(one("aws:s3/bucketPolicy:BucketPolicy", "key-access-bucket-policy").inputs.policy).some((s) => JSON.stringify(s).includes("cloudfront"))).toBe(false);
+  });
+
+  it("answers cross-origin reads of /.well-known/* with CORS * and allows OPTIONS", () => {
+    const wk = wellKnown();
+    expect(wk.allowedMethods).toEqual(["GET", "HEAD", "OPTIONS"]);
+    expect(wk.originRequestPolicyId).toBe("88a5eaf4-2fd4-4709-b370-b4c650ea3fcf"); // CORS-S3Origin: S3 sees the preflight headers
+    const policy = one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy");
+    expect(wk.responseHeadersPolicyId).toBe(policy.id);
+    expect(policy.inputs.corsConfig).toMatchObject({
+      accessControlAllowOrigins: { items: ["*"] },
+      accessControlAllowMethods: { items: ["GET", "HEAD", "OPTIONS"] },
+      accessControlAllowCredentials: false,
+      originOverride: true,
+    });
+    const cors = one("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration").inputs;
+    expect(cors.corsRules).toEqual([expect.objectContaining({ allowedMethods: ["GET", "HEAD"], allowedOrigins: ["*"] })]);
+  });
+
+  it("sends a random per-stack origin-verify secret to the API, which the serving functions require", () => {
+    const d = distribution();
+    const secret = "origin-secret-origin-verify-1";
+    for (const o of d.origins.filter((o: { originId: string }) => o.originId.startsWith("api"))) {
+      expect(o.customHeaders).toEqual([{ name: "x-latchkey-origin-verify", value: secret }]);
+    }
+    expect(d.origins.find((o: { originId: string }) => o.originId === "documents").customHeaders).toBeUndefined();
+    expect(one("random:index/randomPassword:RandomPassword").inputs).toMatchObject({ length: 48, special: false });
+    for (const role of ["api", "users"]) expect(fn(role).inputs.environment.variables.LATCHKEY_ORIGIN_VERIFY).toBe(secret);
+    expect(fn("rotation").inputs.environment.variables.LATCHKEY_ORIGIN_VERIFY).toBeUndefined();
+  });
+
+  it("puts no WAF web ACL on the distribution unless config asks for one (it costs money)", () => {
+    expect(byType("aws:wafv2/webAcl:WebAcl")).toEqual([]);
+    expect(distribution().webAclId).toBeUndefined();
   });
 });
 
@@ -273,11 +381,117 @@ describe("rotation and the deploy hook", () => {
 
   it("creates declared service clients through the rotation function into Secrets Manager", () => {
     const secret = one("aws:secretsmanager/secret:Secret").inputs;
-    expect(secret.name).toBe("dev/billing");
+    expect(secret.name).toBe("latchkey-dev/billing");
     const hook = byType("aws:lambda/invocation:Invocation").find((h) => JSON.parse(h.inputs.input).action === "ensure-client")!;
     const input = JSON.parse(hook.inputs.input);
     expect(input.client).toMatchObject({ name: "billing", scopes: ["invoices:read"], audiences: ["https://api.example.com"] });
-    expect(input.client.secretId).toMatch(/:secret:dev\/billing-/);
+    expect(input.client.secretId).toMatch(/:secret:latchkey-dev\/billing-/);
+  });
+
+  it("invokes ensure-client with the CRUD lifecycle, so removing a client from config retires it", () => {
+    const hook = byType("aws:lambda/invocation:Invocation").find((h) => JSON.parse(h.inputs.input).action === "ensure-client")!;
+    expect(hook.inputs.lifecycleScope).toBe("CRUD");
+    expect(hook.inputs.terraformKey).toBe("tf"); // the key functions/clients/declared.ts reads
+    // The secret outlives the invocation's delete (it depends on the secret), so the function
+    // retires the client while its secret still exists.
+    expect(hook.dependsOn).toContain("aws:secretsmanager/secret:Secret::service-client-secrets-billing");
+  });
+});
+
+describe("rollout", () => {
+  it("publishes versions of the serving functions (not of the rotation function, which is only invoked)", () => {
+    expect(fn("api").inputs.publish).toBe(true);
+    expect(fn("users").inputs.publish).toBe(true);
+    expect(fn("rotation").inputs.publish).toBeUndefined();
+  });
+
+  it("smoke-tests the new version itself, after ensure-keys and the key policies, then moves the live alias to it", () => {
+    for (const role of ["api", "users"]) {
+      const smoke = one("aws:lambda/invocation:Invocation", `rollout-${role}-smoke`);
+      expect(smoke.inputs.functionName).toBe(`latchkey-dev-${role}`);
+      expect(smoke.inputs.qualifier).toBe("7"); // the published version, not $LATEST
+      expect(JSON.parse(smoke.inputs.input)).toEqual({ action: "smoke", function: role, version: "7" });
+      const before = transitiveDependencies(declared, `aws:lambda/invocation:Invocation::rollout-${role}-smoke`);
+      expect(before).toContain("aws:lambda/invocation:Invocation::rotation-ensure-keys");
+      expect(before).toContain("aws:kms/keyPolicy:KeyPolicy::key-access-key-policy");
+      const alias = one("aws:lambda/alias:Alias", `rollout-${role}-live`);
+      expect(alias.inputs).toMatchObject({ name: "live", functionName: `latchkey-dev-${role}`, functionVersion: "7" });
+      expect(alias.dependsOn).toContain(`aws:lambda/invocation:Invocation::rollout-${role}-smoke`);
+      // Traffic reaches the function only through that alias.
+      expect(transitiveDependencies(declared, `aws:apigatewayv2/integration:Integration::latchkey-dev-${role}`)).toContain(`aws:lambda/alias:Alias::rollout-${role}-live`);
+    }
+  });
+});
+
+describe("the users function", () => {
+  it("serves the password routes from the same image with its own role, and reserves no concurrency by default", () => {
+    const users = fn("users").inputs;
+    expect(users.imageUri).toBe(fn("api").inputs.imageUri);
+    expect(users.reservedConcurrentExecutions).toBeUndefined();
+    expect(users.environment.variables).toEqual(fn("api").inputs.environment.variables);
+  });
+});
+
+describe("key material access", () => {
+  const keyPolicy = () => statements(one("aws:kms/keyPolicy:KeyPolicy").inputs.policy) as any[];
+  // Each function's role ARN, as the function itself names it.
+  const roles = () => Object.fromEntries(["api", "users", "rotation"].map((r) => [r, fn(r).inputs.role as string]));
+
+  it("lets the account administer the KMS key but not use it", () => {
+    const admin = keyPolicy().find((s) => s.Sid === "KeyAdministration");
+    expect(admin.Principal).toEqual({ AWS: "arn:aws:iam::123456789012:root" });
+    for (const forbidden of ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateGrant", "kms:ReEncryptFrom", "kms:*"]) {
+      expect(admin.Action).not.toContain(forbidden);
+    }
+    expect(admin.Action).toContain("kms:PutKeyPolicy"); // without it nobody could ever change the key
+    expect(admin.Action.some((a: string) => a.includes("*"))).toBe(false);
+  });
+
+  it("lets only the function roles decrypt, only the rotation role generate data keys, only through S3 for this bucket", () => {
+    const policy = keyPolicy();
+    const decrypt = policy.find((s) => list(s.Action).includes("kms:Decrypt"));
+    const generate = policy.find((s) => list(s.Action).includes("kms:GenerateDataKey"));
+    expect(policy.filter((s) => s.Effect === "Allow" && list(s.Action).some((a: string) => ["kms:Decrypt", "kms:GenerateDataKey"].includes(a)))).toHaveLength(2);
+    expect(decrypt.Principal.AWS.sort()).toEqual([roles().api, roles().users, roles().rotation].sort());
+    expect(generate.Principal.AWS).toEqual([roles().rotation]);
+    for (const s of [decrypt, generate]) {
+      expect(s.Condition).toEqual({
+        StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com", "kms:EncryptionContext:aws:s3:arn": `arn:aws:s3:::${KEY_BUCKET}` },
+      });
+    }
+    expect(policy.flatMap((s) => list(s.Action))).not.toContain("kms:Encrypt");
+  });
+
+  it("denies reading keys/ and secrets/ to every other principal, and writing them to all but the rotation role", () => {
+    const policy = statements(one("aws:s3/bucketPolicy:BucketPolicy", "key-access-bucket-policy").inputs.policy) as any[];
+    const objects = [`arn:aws:s3:::${KEY_BUCKET}/keys/*`, `arn:aws:s3:::${KEY_BUCKET}/secrets/*`];
+    const reads = policy.find((s) => s.Sid === "OnlyTheFunctionsReadKeyMaterial");
+    expect(reads).toMatchObject({ Effect: "Deny", Principal: "*", Resource: objects });
+    expect(reads.Action).toEqual(["s3:GetObject", "s3:GetObjectVersion"]);
+    expect(reads.Condition.ArnNotEquals["aws:PrincipalArn"].sort()).toEqual([roles().api, roles().users, roles().rotation].sort());
+    const writes = policy.find((s) => s.Sid === "OnlyRotationWritesKeyMaterial");
+    expect(writes).toMatchObject({ Effect: "Deny", Principal: "*", Resource: objects });
+    expect(writes.Action).toContain("s3:PutObject");
+    expect(writes.Condition.ArnNotEquals["aws:PrincipalArn"]).toEqual([roles().rotation]);
+  });
+});
+
+describe("names", () => {
+  it("gives no S3 bucket a fixed name: S3 names are global, so two adopters' dev stacks would collide", () => {
+    for (const b of byType("aws:s3/bucket:Bucket").filter((b) => b.name.startsWith("storage-"))) {
+      expect(b.inputs.bucket, b.name).toBeUndefined();
+      expect(b.inputs.bucketPrefix, b.name).toMatch(/^latchkey-dev-[a-z]+-$/);
+      expect(b.inputs.bucketPrefix.length).toBeLessThanOrEqual(37);
+    }
+  });
+
+  it("names account-scoped resources after the sanitised project and stack", () => {
+    expect(one("aws:ecr/repository:Repository").inputs.name).toBe("latchkey-dev-router");
+    expect(one("aws:secretsmanager/secret:Secret").inputs.name).toBe("latchkey-dev/billing");
+    expect(byType("aws:scheduler/schedule:Schedule").map((x) => x.inputs.name)).toContain("latchkey-dev-key-rotation");
+    for (const x of byType("aws:scheduler/schedule:Schedule")) expect(x.inputs.name).toMatch(/^latchkey-dev-/);
+    expect(one("aws:kms/alias:Alias").inputs.name).toBe("alias/latchkey-dev-keys");
+    for (const g of byType("aws:cloudwatch/logGroup:LogGroup")) expect(g.inputs.name).toMatch(/^\/aws\/(lambda|apigateway)\/latchkey-dev-/);
   });
 });
 
@@ -294,9 +508,13 @@ describe("consumers and outputs", () => {
     expect(await valueOf(program.issuerUrl)).toBe("https://d111111abcdef8.cloudfront.net");
     expect(await valueOf(program.jwksUrl)).toBe("https://d111111abcdef8.cloudfront.net/.well-known/jwks.json");
     expect(await valueOf(program.tokenEndpoint)).toBe("https://d111111abcdef8.cloudfront.net/token");
-    expect(await valueOf(program.apiUrl)).toMatch(/^https:\/\/.*execute-api/);
     expect(await valueOf(program.tableName)).toBe("latchkey-dev-table");
-    expect(await valueOf(program.bucketName)).toBe("latchkey-dev-keys");
+    expect(await valueOf(program.bucketName)).toBe(KEY_BUCKET);
+    expect(await valueOf(program.documentsBucketName)).toBe(DOCS_BUCKET);
+    expect(await valueOf(program.distributionDomainName)).toBe("d111111abcdef8.cloudfront.net");
+    expect(await valueOf(program.rotationFunctionName)).toBe("latchkey-dev-rotation");
+    // The execute-api URL is CloudFront's origin, not something to call: not an output.
+    expect(program.apiUrl).toBeUndefined();
     const authorizer = program.jwtAuthorizer;
     expect({ issuer: await valueOf(authorizer.issuer), audience: authorizer.audience }).toEqual({ issuer: "https://d111111abcdef8.cloudfront.net", audience: "latchkey" });
   });
@@ -324,6 +542,8 @@ describe("monitoring with the default config", () => {
       [
         "api-5xx-rate", "api-errors", "api-latency-p99", "api-throttles", "edge-5xx-rate", "key-age",
         "refresh-reuse", "rotation-errors", "rotation-failed", "rotation-throttles",
+        // The users function (password routes) gets the same function alarms as the others.
+        "users-errors", "users-throttles",
       ].map((n) => `latchkey-dev-${n}`),
     );
     expect(byName["latchkey-dev-api-errors"].threshold).toBe(5);
@@ -337,7 +557,7 @@ describe("monitoring with the default config", () => {
   });
 
   it("leaves X-Ray tracing and the audit event bus off", () => {
-    for (const f of [fn("api"), fn("rotation")]) {
+    for (const f of [fn("api"), fn("users"), fn("rotation")]) {
       expect(f.inputs.tracingConfig).toBeUndefined();
       expect(f.inputs.environment.variables).toMatchObject({ LATCHKEY_AUDIT_EVENT_BUS: "", LATCHKEY_SERVICE_NAME: "latchkey-dev" });
     }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateSecretCommand, GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { backend, post, skipIntegration, startTestIssuer, type TestIssuer } from "../support/issuer.js";
 import { motoAvailable, startMoto, type Backend } from "../support/backend.js";
-import { ensureDeclaredClient } from "../../functions/clients/declared.js";
+import { ensureDeclaredClient, handleDeclaredClientEvent, lifecycleAction, retireDeclaredClient } from "../../functions/clients/declared.js";
 import { EMULATOR_CREDENTIALS } from "../../functions/storage/aws.js";
 
 const backendHasSecrets = backend.name !== "embedded";
@@ -69,6 +69,52 @@ describe.skipIf(!canRun)("declared service clients (ensure-client)", () => {
     const second = await ensureDeclaredClient(t.issuer, { name, scopes: [], audiences: ["a"], secretId: replacement });
     expect(second).toMatchObject({ clientId: first.clientId, created: false, secretWritten: true });
     expect((await readSecret(replacement)).client_id).toBe(first.clientId);
+  });
+
+  it("retires a client removed from config (the CRUD invocation's delete): disabled, its secret refused, its name free", async () => {
+    const name = `reports-${crypto.randomUUID().slice(0, 6)}`;
+    const client = { name, scopes: ["reports:read"], audiences: ["a"], secretId: await newSecretId("reports") };
+    const created = await ensureDeclaredClient(t.issuer, client);
+    const creds = await readSecret(client.secretId);
+    const basic = { authorization: `Basic ${Buffer.from(`${creds.client_id}:${creds.client_secret}`).toString("base64")}` };
+    const form = { "content-type": "application/x-www-form-urlencoded", ...basic };
+    expect((await post(`${t.url}/token`, "grant_type=client_credentials", form)).status).toBe(200);
+
+    // What the AWS provider sends when the Invocation is deleted (lifecycle_scope CRUD).
+    const input = { action: "ensure-client", client };
+    const deleteEvent = { ...input, tf: { action: "delete", prev_input: input } };
+    expect(lifecycleAction(deleteEvent)).toBe("delete");
+    const retired = await handleDeclaredClientEvent(t.issuer, deleteEvent);
+    expect(retired).toEqual({ action: "retire-client", clientId: created.clientId, disabled: true });
+    expect((await t.issuer.clients.read(created.clientId))?.enabled).toBe(false);
+    const refused = await post(`${t.url}/token`, "grant_type=client_credentials", form);
+    expect(refused.status).toBe(401);
+    expect(refused.json.error).toBe("invalid_client");
+
+    // Idempotent: a second delete (a retried destroy) changes nothing.
+    expect(await retireDeclaredClient(t.issuer, client)).toEqual({ clientId: undefined, disabled: false });
+    // Declared again later: a new client, not the retired one woken up.
+    const again = await ensureDeclaredClient(t.issuer, { ...client, secretId: await newSecretId("reports2") });
+    expect(again.created).toBe(true);
+    expect(again.clientId).not.toBe(created.clientId);
+    expect((await t.issuer.clients.read(created.clientId))?.enabled).toBe(false);
+  });
+
+  it("converges on the provider's create and update events (CRUD scope), as without a lifecycle", async () => {
+    const name = `audit-${crypto.randomUUID().slice(0, 6)}`;
+    const client = { name, scopes: [], audiences: ["a"], secretId: await newSecretId("audit") };
+    const created = await handleDeclaredClientEvent(t.issuer, { client, tf: { action: "create", prev_input: null } });
+    expect(created).toMatchObject({ action: "ensure-client", created: true });
+    const updated = await handleDeclaredClientEvent(t.issuer, { client: { ...client, scopes: ["audit:read"] }, tf: { action: "update", prev_input: { client } } });
+    expect(updated).toMatchObject({ action: "ensure-client", created: false, clientId: (created as { clientId: string }).clientId });
+    expect((await t.issuer.clients.read((created as { clientId: string }).clientId))?.scopes).toEqual(["audit:read"]);
+  });
+
+  it("tells the provider's lifecycle actions apart, and refuses an unknown one", () => {
+    expect(lifecycleAction({ action: "ensure-client", client: {} })).toBeUndefined();
+    expect(lifecycleAction({ tf: { action: "create", prev_input: null } })).toBe("create");
+    expect(lifecycleAction({ tf: { action: "update", prev_input: {} } })).toBe("update");
+    expect(() => lifecycleAction({ tf: { action: "destroy" } })).toThrow(/unknown lifecycle action/);
   });
 
   it("refuses a malformed declaration", async () => {

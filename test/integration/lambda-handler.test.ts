@@ -21,10 +21,13 @@ describe.skipIf(skipIntegration)("Lambda handler", () => {
   it("answers HTTP with 503 before any key exists, then ensure-keys makes the issuer serve", async () => {
     const before = (await handler(httpApiEvent())) as HttpResult;
     expect(before.statusCode).toBe(503);
+    // The rollout's smoke invocation fails while the version could not sign: the alias stays put.
+    await expect(handler({ action: "smoke", function: "api", version: "1" })).rejects.toThrow(/no signing key/);
     const first = (await handler(ensureKeysEvent)) as Record<string, unknown>;
     expect(first).toMatchObject({ ok: true, action: "ensure-keys", changed: true, version: 1 });
     const again = (await handler(ensureKeysEvent)) as Record<string, unknown>;
     expect(again).toMatchObject({ ok: true, changed: false, version: 1 }); // idempotent
+    expect(await handler({ action: "smoke", function: "api", version: "1" })).toEqual({ ok: true, action: "smoke" });
     const res = (await handler(httpApiEvent())) as HttpResult;
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body).keys).toHaveLength(2);

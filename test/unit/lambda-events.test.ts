@@ -18,6 +18,12 @@ describe("classifyEvent", () => {
   it("recognises the deploy hook and declared-client events", () => {
     expect(classifyEvent(ensureKeysEvent)).toBe("ensure-keys");
     expect(classifyEvent({ action: "ensure-client", client: {} })).toBe("ensure-client");
+    expect(classifyEvent({ action: "ensure-client", client: {}, tf: { action: "delete", prev_input: {} } })).toBe("ensure-client");
+  });
+
+  it("recognises the rollout's smoke test and an operator's revocation", () => {
+    expect(classifyEvent({ action: "smoke", function: "api", version: "7" })).toBe("smoke");
+    expect(classifyEvent({ action: "revoke", kid: "abc" })).toBe("revoke");
   });
 
   it("rejects everything else", () => {

@@ -1,21 +1,18 @@
 /**
  * The JWKS and discovery documents (RFC 8414, OpenID Connect Discovery). Served from memory,
- * with an ETag (304 on If-None-Match) and a Cache-Control the edge honours: short max-age,
- * stale-while-revalidate, and a long stale-if-error so discovery survives an origin outage.
+ * with an ETag (304 on If-None-Match) and the Cache-Control the edge honours. The bodies come
+ * from ../well-known-documents.ts, which also builds the static copies CloudFront serves first.
  */
 import type { Context, Hono } from "hono";
 import type { Issuer } from "../../issuer.js";
 import type { AppEnv } from "../env.js";
-import { discoveryDocument } from "../discovery.js";
-import { etagOf } from "../responses.js";
+import { metadataDocument, wellKnownCacheControl, WELL_KNOWN_PATHS, type PublicDocument } from "../well-known-documents.js";
 
 export function wellKnownRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
-  const { config } = issuer;
-  const cacheControl = `public, max-age=${config.wellKnownMaxAge}, stale-while-revalidate=${config.wellKnownMaxAge}, stale-if-error=86400`;
-  const metadataBody = JSON.stringify(discoveryDocument(config));
-  const metadata = { body: metadataBody, etag: etagOf(metadataBody) };
+  const cacheControl = wellKnownCacheControl(issuer.config);
+  const metadata = metadataDocument(issuer.config);
 
-  const send = (c: Context<AppEnv>, doc: { body: string; etag: string }) => {
+  const send = (c: Context<AppEnv>, doc: PublicDocument) => {
     const headers = { "Cache-Control": cacheControl, ETag: doc.etag };
     const match = c.req.header("if-none-match");
     if (match && match.split(",").some((t) => t.trim().replace(/^W\//, "") === doc.etag)) {
@@ -24,7 +21,7 @@ export function wellKnownRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     return c.body(doc.body, 200, { ...headers, "Content-Type": "application/json" });
   };
 
-  app.get("/.well-known/jwks.json", async (c) => send(c, await issuer.keys.jwks()));
-  app.get("/.well-known/openid-configuration", (c) => send(c, metadata));
-  app.get("/.well-known/oauth-authorization-server", (c) => send(c, metadata));
+  app.get(WELL_KNOWN_PATHS.jwks, async (c) => send(c, await issuer.keys.jwks()));
+  app.get(WELL_KNOWN_PATHS.openidConfiguration, (c) => send(c, metadata));
+  app.get(WELL_KNOWN_PATHS.authorizationServer, (c) => send(c, metadata));
 }
