@@ -51,6 +51,8 @@ export interface StackConfig {
   usersReservedConcurrency: number;
   /** A role that may read and decrypt key material besides the functions (incident response, the admin CLI). */
   breakGlassRoleArn: string | undefined;
+  /** An existing key bucket to adopt (re-adopting a kept one); unset = a new, uniquely named bucket. */
+  keyBucketName: string | undefined;
   memory: number;
   timeout: number;
   architecture: "arm64" | "x86_64";
@@ -133,6 +135,7 @@ export function readConfig(): StackConfig {
     usersReservedConcurrency: nonNegative(c, "usersReservedConcurrency", 0),
     breakGlassRoleArn,
     memory: c.getNumber("memory") ?? 1769,
+    keyBucketName: c.get("keyBucketName") || undefined,
     timeout: c.getNumber("timeout") ?? 10,
     architecture,
     logLevel: c.get("logLevel") ?? "info",

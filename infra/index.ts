@@ -33,7 +33,7 @@ import { Monitoring } from "./monitoring.js";
 const config = readConfig();
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-const storage = new Storage("storage", { prefix: config.prefix, protect: config.protect });
+const storage = new Storage("storage", { prefix: config.prefix, protect: config.protect, keyBucketName: config.keyBucketName });
 const api = new HttpApi("http", { config });
 const originVerify = new OriginVerify("origin-verify", { generation: config.originVerifyGeneration });
 const edge = new Edge("edge", { config, apiHost: api.host, storage, originVerify });

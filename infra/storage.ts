@@ -21,6 +21,8 @@ export interface StorageArgs {
    * replacement stops instead of deleting) and retain-on-delete for the data.
    */
   protect: boolean;
+  /** Adopt this existing key bucket (one a prod destroy kept) instead of naming a new one. */
+  keyBucketName?: string | undefined;
 }
 
 export class Storage extends pulumi.ComponentResource {
@@ -63,7 +65,8 @@ export class Storage extends pulumi.ComponentResource {
 
     new aws.kms.Alias(`${name}-key-alias`, { name: `alias/${args.prefix}-keys`, targetKeyId: this.key.keyId }, plain);
 
-    this.bucket = new aws.s3.Bucket(`${name}-keys`, { bucketPrefix: bucketPrefix(args.prefix, "keys"), forceDestroy: !args.protect }, data);
+    const keyBucketName = args.keyBucketName ? { bucket: args.keyBucketName } : { bucketPrefix: bucketPrefix(args.prefix, "keys") };
+    this.bucket = new aws.s3.Bucket(`${name}-keys`, { ...keyBucketName, forceDestroy: !args.protect }, data);
     const bucketId = this.bucket.id;
     new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-keys-sse`, {
       bucket: bucketId,

@@ -68,6 +68,10 @@ export async function installMocks(config: Record<string, unknown>, stack = "dev
             state.domainName = "d111111abcdef8.cloudfront.net";
             state.arn = `arn:aws:cloudfront::${account}:distribution/${id}`;
             break;
+          case "pulumi:pulumi:StackReference":
+            // A consumer's reference to a Latchkey stack (infra/README.md's consumer example).
+            state.outputs = { issuerUrl: "https://auth.example.com" };
+            break;
           case "random:index/randomPassword:RandomPassword":
             state.result = `origin-secret-${args.name}`;
             break;
