@@ -5,23 +5,17 @@
  * the edge's WAF and caching) is refused with 403 before any route runs. Two values are
  * accepted while the secret rotates (current and previous). Local mode sets none.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./env.js";
 import { AccessDenied } from "../errors.js";
+import { constantTimeIncludes } from "../security/constant-time.js";
 
 /** Lower-case, as HTTP/2 and API Gateway payload 2.0 deliver header names. */
 export const ORIGIN_VERIFY_HEADER = "x-latchkey-origin-verify";
 
-const digest = (value: string) => createHash("sha256").update(value).digest();
-
-/** Constant-time membership: compares fixed-length digests, so neither value nor length leaks. */
+/** Constant-time membership: neither the secret nor which one matched leaks through timing. */
 export function isAcceptedOriginSecret(presented: string | undefined, accepted: string[]): boolean {
-  if (presented === undefined) return false;
-  const mine = digest(presented);
-  let ok = false;
-  for (const value of accepted) ok = timingSafeEqual(mine, digest(value)) || ok;
-  return ok;
+  return presented !== undefined && constantTimeIncludes(presented, accepted);
 }
 
 export function requireOriginVerify(accepted: string[]): MiddlewareHandler<AppEnv> {
