@@ -9,9 +9,11 @@
  * refresh-token families and browser sessions, checked when they are used), then the event.
  * A failure half way leaves more revoked, never less, and a retry completes it.
  *
- * Browser sessions (OIDC sign-in) follow the account state the same way refresh families do:
- * whoever uses one calls `users.requireLiveSession(userKey, sub, {sid, createdAt})`, and a
- * logout calls `revocations.revokeSession(sid)`.
+ * Browser sessions (OIDC sign-in) are ended through the `BrowserSessionStore` hook when the
+ * issuer has them (pass its sessions module to the constructor): every change that ends the
+ * account's sessions ends them too, a password change all but the caller's. Whoever resumes
+ * a session can also ask `users.requireLiveSession(userKey, sub, {sid, createdAt})`, and a
+ * logout calls `revocations.revokeSession(sid)` so the session's access tokens stop passing.
  *
  * @example
  *   await accounts.changePassword({ sub, sid }, current, next);
@@ -30,12 +32,18 @@ export interface Caller {
   sid?: string | undefined;
 }
 
+/** What Accounts needs of browser sessions (OIDC sign-in): end a person's sessions, maybe but one. */
+export interface BrowserSessionStore {
+  revokeAllForSubject(sub: string, options?: { exceptSid?: string | undefined }): Promise<unknown>;
+}
+
 export class Accounts {
   constructor(
     private readonly config: Config,
     private readonly users: Users,
     private readonly revocations: Revocations,
     private readonly resets: PasswordResets,
+    private readonly browserSessions?: BrowserSessionStore,
   ) {}
 
   /** The caller's account; 403 for a token that belongs to no account (a machine client's). */
@@ -57,6 +65,7 @@ export class Accounts {
     const at = nowSeconds();
     await this.revocations.revokeSubject(account.sub, { before: at, exceptSid: caller.sid });
     await this.users.setPassword(account, hash, at, caller.sid);
+    await this.browserSessions?.revokeAllForSubject(account.sub, { exceptSid: caller.sid });
     audit("user.password_changed", { sub: account.sub });
   }
 
@@ -79,6 +88,7 @@ export class Accounts {
       const at = nowSeconds();
       await this.revocations.revokeSubject(account.sub, { before: at });
       await this.users.setDisabled(account, true, at);
+      await this.browserSessions?.revokeAllForSubject(account.sub);
       audit("user.disabled", { sub: account.sub });
     } else {
       await this.users.setDisabled(account, false);
@@ -132,6 +142,7 @@ export class Accounts {
     const at = nowSeconds();
     await this.revocations.revokeSubject(account.sub, { before: at });
     await this.users.setPassword(account, hash, at);
+    await this.browserSessions?.revokeAllForSubject(account.sub);
     audit("user.password_reset", { sub: account.sub });
   }
 
@@ -155,12 +166,14 @@ export class Accounts {
     const at = nowSeconds();
     await this.revocations.revokeSubject(account.sub, { before: at });
     await this.users.endSessions(account, at);
+    await this.browserSessions?.revokeAllForSubject(account.sub);
     audit("user.sessions_revoked", { sub: account.sub });
   }
 
   async #remove(account: Account): Promise<void> {
     await this.revocations.revokeSubject(account.sub, { before: nowSeconds() });
     await this.users.remove(account);
+    await this.browserSessions?.revokeAllForSubject(account.sub);
     audit("user.deleted", { sub: account.sub });
   }
 }

@@ -317,6 +317,22 @@ describe.skipIf(skipIntegration)("accounts", () => {
     });
   });
 
+  it("ends browser sessions through the hook: all of them, or all but the caller's on a password change", async () => {
+    const calls: [string, string | undefined][] = [];
+    const hook = { revokeAllForSubject: async (sub: string, options?: { exceptSid?: string | undefined }) => void calls.push([sub, options?.exceptSid]) };
+    const accounts = new Accounts(t.config, t.issuer.users, t.issuer.revocations, new PasswordResets(t.config, t.issuer.aws), hook);
+    const name = await newUser();
+    const claims = decodeJwt((await session(name)).access) as { sub: string; sid: string };
+    await accounts.changePassword(claims, GOOD_PASSWORD, NEW_PASSWORD);
+    expect(calls).toEqual([[claims.sub, claims.sid]]);
+    await accounts.signOutEverywhere(claims);
+    await accounts.setDisabled(name, true);
+    const reset = new URL((await accounts.issueReset(name)).link).searchParams.get("token")!;
+    await accounts.completeReset(reset, GOOD_PASSWORD);
+    await accounts.remove(name);
+    expect(calls.slice(1)).toEqual([[claims.sub, undefined], [claims.sub, undefined], [claims.sub, undefined], [claims.sub, undefined]]);
+  });
+
   it("writes each event to the structured log with the request id", async () => {
     const lines: string[] = [];
     const stop = onLogLine((line) => lines.push(line));
