@@ -22,8 +22,7 @@ export async function readBody<S extends z.ZodType>(
     const expected = options.accept.map((k) => (k === "json" ? "application/json" : "application/x-www-form-urlencoded"));
     throw new UnsupportedMediaType(`content-type must be ${expected.join(" or ")}`);
   }
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
-  if (bytes.byteLength > options.maxBytes) throw new PayloadTooLarge(`request body exceeds ${options.maxBytes} bytes`);
+  const bytes = await readLimited(c.req.raw, options.maxBytes);
   let raw: string;
   try {
     raw = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -34,6 +33,27 @@ export async function readBody<S extends z.ZodType>(
   const result = schema.safeParse(value);
   if (!result.success) throw new InvalidRequest(describeIssue(result.error.issues[0]));
   return result.data;
+}
+
+/**
+ * The body, read chunk by chunk and given up as soon as it passes `maxBytes`: a body without
+ * Content-Length (chunked) is refused with 413 at the first chunk over the limit instead of
+ * being buffered whole first.
+ */
+async function readLimited(request: Request, maxBytes: number): Promise<Uint8Array> {
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    total += chunk.value.byteLength;
+    if (total > maxBytes) {
+      reader.cancel().catch(() => {}); // the server discards (and then closes) the rest
+      throw new PayloadTooLarge(`request body exceeds ${maxBytes} bytes`);
+    }
+    chunks.push(chunk.value);
+  }
+  return Buffer.concat(chunks);
 }
 
 function parseJson(raw: string): unknown {

@@ -7,16 +7,38 @@ import { createApp } from "../http/app.js";
 export interface RunningServer {
   url: string;
   port: number;
+  /** As the listening server has them (read back from it). */
+  timeouts: { headersMs: number; requestMs: number };
   close(): Promise<void>;
 }
 
-export async function listen(issuer: Issuer, port = 0, hostname = "127.0.0.1"): Promise<RunningServer> {
+/**
+ * How long a client may take (Node's defaults give a request up to five minutes): whole
+ * headers within `headersMs`, the whole request within `requestMs`, else 408 and the
+ * connection closes. Checked every `checkMs`.
+ */
+export interface ServerTimeouts {
+  headersMs: number;
+  requestMs: number;
+  checkMs: number;
+}
+
+export const SERVER_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 30_000, checkMs: 1_000 };
+
+export async function listen(issuer: Issuer, port = 0, hostname = "127.0.0.1", timeouts = SERVER_TIMEOUTS): Promise<RunningServer> {
   const app = createApp(issuer);
+  const serverOptions = {
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    connectionsCheckingInterval: timeouts.checkMs,
+  };
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port, hostname }, (info: AddressInfo) => {
+    const server = serve({ fetch: app.fetch, port, hostname, serverOptions }, (info: AddressInfo) => {
+      const http = server as import("node:http").Server;
       resolve({
         url: `http://${hostname}:${info.port}`,
         port: info.port,
+        timeouts: { headersMs: http.headersTimeout, requestMs: http.requestTimeout },
         close: () =>
           new Promise<void>((done) => {
             (server as import("node:http").Server).closeAllConnections?.();
