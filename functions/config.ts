@@ -102,6 +102,19 @@ const envSchema = z.object({
   /** The audience GET /validate requires when the request names none (nginx auth_request). */
   LATCHKEY_VALIDATE_AUDIENCE: z.string().max(512).optional().transform((v) => v || undefined),
 
+  /** Browser sign-in sessions (OIDC): idle and absolute lifetimes. */
+  LATCHKEY_SESSION_IDLE_TTL: seconds(24 * 3600),
+  LATCHKEY_SESSION_ABSOLUTE_TTL: seconds(7 * 24 * 3600),
+  /** Authorization codes live at most 60 s (RFC 6749 4.1.2 recommends 10 minutes at most; we are stricter). */
+  LATCHKEY_AUTHORIZATION_CODE_TTL: z.coerce.number().int().min(1).max(60).default(60),
+  /** Branding of the hosted sign-in pages. */
+  LATCHKEY_BRAND_NAME: z.string().min(1).max(64).default("Latchkey"),
+  LATCHKEY_BRAND_LOGO_URL: optionalUrl,
+  LATCHKEY_BRAND_ACCENT: z
+    .string()
+    .regex(/^#[0-9a-fA-F]{6}$/, "must be a colour like #1f6feb")
+    .default("#1f6feb"),
+
   /** Browser origins allowed to call the API (CORS); empty means no CORS headers at all. */
   LATCHKEY_CORS_ORIGINS: list(""),
 
@@ -154,6 +167,9 @@ export interface Config {
   secretOverlapSeconds: number;
   assertionMaxAgeSeconds: number;
   signMaxClaimsBytes: number;
+  session: { idleSeconds: number; absoluteSeconds: number };
+  authorizationCodeTtlSeconds: number;
+  brand: { name: string; logoUrl: string | undefined; accentColor: string };
   corsOrigins: string[];
   validateAudience: string | undefined;
   originVerify: string[];
@@ -187,6 +203,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
       throw new ConfigError(`invalid configuration: LATCHKEY_CORS_ORIGINS: ${origin} is not an origin (scheme://host[:port])`);
     }
+  }
+  if (e.LATCHKEY_SESSION_IDLE_TTL > e.LATCHKEY_SESSION_ABSOLUTE_TTL) {
+    throw new ConfigError("invalid configuration: LATCHKEY_SESSION_IDLE_TTL must not exceed LATCHKEY_SESSION_ABSOLUTE_TTL");
+  }
+  if (e.LATCHKEY_BRAND_LOGO_URL && !e.LATCHKEY_BRAND_LOGO_URL.startsWith("https://")) {
+    throw new ConfigError("invalid configuration: LATCHKEY_BRAND_LOGO_URL must be an https URL");
   }
   if (e.LATCHKEY_USER_AUDIENCES.length === 0) {
     throw new ConfigError("invalid configuration: LATCHKEY_USER_AUDIENCES needs at least one audience");
@@ -222,6 +244,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     secretOverlapSeconds: e.LATCHKEY_SECRET_OVERLAP_SECONDS,
     assertionMaxAgeSeconds: e.LATCHKEY_ASSERTION_MAX_AGE,
     signMaxClaimsBytes: e.LATCHKEY_SIGN_MAX_CLAIMS_BYTES,
+    session: { idleSeconds: e.LATCHKEY_SESSION_IDLE_TTL, absoluteSeconds: e.LATCHKEY_SESSION_ABSOLUTE_TTL },
+    authorizationCodeTtlSeconds: e.LATCHKEY_AUTHORIZATION_CODE_TTL,
+    brand: { name: e.LATCHKEY_BRAND_NAME, logoUrl: e.LATCHKEY_BRAND_LOGO_URL, accentColor: e.LATCHKEY_BRAND_ACCENT },
     corsOrigins: e.LATCHKEY_CORS_ORIGINS,
     validateAudience: e.LATCHKEY_VALIDATE_AUDIENCE,
     originVerify: e.LATCHKEY_ORIGIN_VERIFY,

@@ -48,6 +48,43 @@ export class InvalidGrant extends OAuthError {
   readonly status = 400;
 }
 
+/** 400: the authorization endpoint supports response_type=code only (RFC 6749 4.1.2.1). */
+export class UnsupportedResponseType extends OAuthError {
+  readonly code = "unsupported_response_type";
+  readonly status = 400;
+}
+
+/** 400: the client may not use this grant or flow (RFC 6749 5.2), e.g. a public client and client_credentials. */
+export class UnauthorizedClient extends OAuthError {
+  readonly code = "unauthorized_client";
+  readonly status = 400;
+}
+
+/** 400: prompt=none and no usable browser session (OIDC Core 3.1.2.6). Sent by redirect. */
+export class LoginRequired extends OAuthError {
+  readonly code = "login_required";
+  readonly status = 400;
+}
+
+/** 400: OIDC Core 6: request objects (`request`, `request_uri`) are not supported. */
+export class RequestNotSupported extends OAuthError {
+  readonly code: string;
+  readonly status = 400;
+  constructor(parameter: "request" | "request_uri") {
+    super(`the ${parameter} parameter is not supported; send the authorization request as query parameters`);
+    this.code = parameter === "request" ? "request_not_supported" : "request_uri_not_supported";
+  }
+}
+
+/** 403: the sign-in form came without the CSRF token bound to this browser. */
+export class InvalidCsrfToken extends OAuthError {
+  readonly code = "invalid_csrf_token";
+  readonly status = 403;
+  constructor() {
+    super("the form has expired or did not come from this browser; go back and try again");
+  }
+}
+
 export class UnsupportedGrantType extends OAuthError {
   readonly code = "unsupported_grant_type";
   readonly status = 400;
@@ -173,6 +210,22 @@ export class TemporarilyUnavailable extends OAuthError {
   constructor(description: string, retryAfterSeconds = 5) {
     super(description);
     this.headers["Retry-After"] = String(retryAfterSeconds);
+  }
+}
+
+/**
+ * An authorization-endpoint error reported to the client by redirect (RFC 6749 section
+ * 4.1.2.1) once client_id and redirect_uri are trusted: `error`, `error_description`, `state`
+ * and `iss` (RFC 9207) go back in the query. Rendered in http/app.ts like every other error.
+ */
+export class AuthorizationErrorRedirect extends Error {
+  override name = "AuthorizationErrorRedirect";
+  constructor(
+    readonly error: OAuthError,
+    readonly redirectUri: string,
+    readonly state: string | undefined,
+  ) {
+    super(error.description);
   }
 }
 

@@ -19,6 +19,8 @@ import { Revocations } from "./revocations/revocations.js";
 import { Accounts } from "./users/accounts.js";
 import { PasswordResets } from "./users/password-resets.js";
 import { AccessTokenVerifier } from "./tokens/verify-access-token.js";
+import { BrowserSessions } from "./sessions/browser-sessions.js";
+import { AuthorizationCodes } from "./tokens/authorization-codes.js";
 
 export interface Issuer {
   config: Config;
@@ -33,6 +35,8 @@ export interface Issuer {
   accounts: Accounts;
   /** Verifies this issuer's access tokens, revocation included. */
   accessTokens: AccessTokenVerifier;
+  sessions: BrowserSessions;
+  codes: AuthorizationCodes;
 }
 
 export function createIssuer(config: Config, aws: AwsClients = createAwsClients(config)): Issuer {
@@ -44,16 +48,19 @@ export function createIssuer(config: Config, aws: AwsClients = createAwsClients(
   const clients = new Clients(config, aws, revocations);
   const keys = new KeyStore(config, aws);
   const users = new Users(config, aws, throttle);
+  const refreshTokens = new RefreshTokens(config, aws, revocations);
   return {
     config,
     aws,
     keys,
     users,
-    refreshTokens: new RefreshTokens(config, aws, revocations),
+    refreshTokens,
     clients,
     clientAuth: new ClientAuthenticator(config, clients, new AssertionVerifier(config, aws)),
     revocations,
     accounts: new Accounts(config, users, revocations, new PasswordResets(config, aws)),
     accessTokens: new AccessTokenVerifier(config, keys, revocations),
+    sessions: new BrowserSessions(config, aws, refreshTokens, revocations),
+    codes: new AuthorizationCodes(config, aws, refreshTokens),
   };
 }

@@ -13,6 +13,11 @@ export interface ServiceClientConfig {
   maySign?: boolean;
   /** Authorization claims it may set at /sign (roles, groups, ...). */
   signClaims?: string[];
+  /** "none" for a public app that signs people in (no secret), as `clients create --auth`. */
+  auth?: "secret" | "none" | "private_key_jwt";
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
+  jwksUri?: string;
 }
 
 export interface StackConfig {

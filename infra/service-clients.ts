@@ -50,6 +50,10 @@ export class ServiceClients extends pulumi.ComponentResource {
         maySign: sc.maySign ?? false,
         signClaims: sc.signClaims ?? [],
         ...(sc.accessTokenTtl !== undefined ? { accessTokenTtl: sc.accessTokenTtl } : {}),
+        ...(sc.auth ? { auth: sc.auth } : {}),
+        ...(sc.redirectUris ? { redirectUris: sc.redirectUris } : {}),
+        ...(sc.postLogoutRedirectUris ? { postLogoutRedirectUris: sc.postLogoutRedirectUris } : {}),
+        ...(sc.jwksUri ? { jwksUri: sc.jwksUri } : {}),
         secretId: args.secrets[i]!.arn,
       };
       new aws.lambda.Invocation(`${name}-${sc.name}`, {

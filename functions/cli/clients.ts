@@ -3,6 +3,7 @@
  *
  * @example
  *   npx latchkey clients create --name billing --scopes invoices:read --audiences https://api.example.com
+ *   npx latchkey clients create --name web --auth none --redirect-uris https://app.example.com/callback
  *   npx latchkey clients rotate-secret lkc_...
  */
 import { readFileSync } from "node:fs";
@@ -18,12 +19,14 @@ export const clients = {
   sharedFlags: targetFlags,
   commands: {
     create: {
-      summary: "register a machine client; prints its secret once",
+      summary: "register a machine client or an app that signs people in; prints its secret once",
       flags: {
         name: { type: "string", value: "NAME", help: "a name for people (required)" },
         scopes: { type: "string", value: "a,b", help: "scopes it may ask for, comma-separated" },
         audiences: { type: "string", value: "URL,...", help: "audiences it may ask for; the first is its default" },
-        auth: { type: "string", value: "secret|private_key_jwt|both", help: "how it authenticates (default secret)" },
+        auth: { type: "string", value: "none|secret|private_key_jwt|both", help: "how it authenticates (default secret; none: a public app, needs --redirect-uris)" },
+        "redirect-uris": { type: "string", value: "URL,...", help: "where sign-in may return (https, http on loopback, or com.example.app:/cb)" },
+        "post-logout-redirect-uris": { type: "string", value: "URL,...", help: "where logout may return" },
         "jwks-file": { type: "string", value: "FILE", help: "public keys for private_key_jwt: a JWK Set or one JWK" },
         "jwks-uri": { type: "string", value: "URL", help: "where to fetch its public keys for private_key_jwt" },
         ttl: { type: "string", value: "SECONDS", help: "its access-token lifetime" },
@@ -33,12 +36,15 @@ export const clients = {
       async run(_args, f) {
         if (!f.name) throw new UsageError("clients create needs --name");
         const auth = (f.auth ?? "secret") as ClientAuth;
-        if (!["secret", "private_key_jwt", "both"].includes(auth)) throw new UsageError("--auth must be secret, private_key_jwt or both");
+        if (!["none", "secret", "private_key_jwt", "both"].includes(auth)) throw new UsageError("--auth must be none, secret, private_key_jwt or both");
+        if (auth === "none" && !f["redirect-uris"]) throw new UsageError("--auth none (a public client) needs --redirect-uris");
         const input = {
           name: String(f.name),
           auth,
-          scopes: splitList(f.scopes),
+          ...(f.scopes !== undefined ? { scopes: splitList(f.scopes) } : {}),
           audiences: splitList(f.audiences),
+          ...(f["redirect-uris"] !== undefined ? { redirectUris: splitList(f["redirect-uris"]) } : {}),
+          ...(f["post-logout-redirect-uris"] !== undefined ? { postLogoutRedirectUris: splitList(f["post-logout-redirect-uris"]) } : {}),
           ...(f["jwks-file"] ? { jwks: readJwks(String(f["jwks-file"])) } : {}),
           ...(f["jwks-uri"] ? { jwksUri: String(f["jwks-uri"]) } : {}),
           ...(f.ttl !== undefined ? { accessTokenTtl: positiveInt(f.ttl, "--ttl") } : {}),

@@ -18,7 +18,8 @@ export interface ClientCredentials {
   client_assertion_type?: string | undefined;
 }
 
-export type AuthMethod = "client_secret_basic" | "client_secret_post" | "private_key_jwt";
+/** "none": a public client identified by client_id alone (OIDC Core 9, RFC 6749 2.1). */
+export type AuthMethod = "client_secret_basic" | "client_secret_post" | "private_key_jwt" | "none";
 
 export interface AuthenticatedClient {
   client: Client;
@@ -68,7 +69,7 @@ export class ClientAuthenticator {
     }
     if (!client) throw new InvalidClient("unknown client_id", scheme);
     if (assertion !== undefined) {
-      if (client.auth === "secret") throw new InvalidClient("this client does not use private_key_jwt", scheme);
+      if (client.auth === "secret" || client.auth === "none") throw new InvalidClient("this client does not use private_key_jwt", scheme);
       await this.assertions.verify(assertion, client);
       methods.push("private_key_jwt");
     }
@@ -80,6 +81,10 @@ export class ClientAuthenticator {
     if (client.auth === "secret" && !hasSecret) throw new InvalidClient("this client must authenticate with its secret", scheme);
     if (client.auth === "private_key_jwt" && !hasAssertion) {
       throw new InvalidClient("this client must authenticate with a signed assertion (private_key_jwt)", scheme);
+    }
+    if (client.auth === "none") {
+      // A public client has no credentials; a secret or assertion sent for it already failed above.
+      methods.push("none");
     }
     if (!client.enabled) throw new InvalidClient("client is disabled", scheme);
     return { client, methods };

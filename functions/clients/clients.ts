@@ -8,7 +8,7 @@
  *   const { client, clientSecret } = await clients.create({ name: "billing", scopes: ["invoices:read"], audiences: ["https://api.example.com"] });
  */
 import { randomBytes } from "node:crypto";
-import { GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { JSONWebKeySet } from "jose";
 import type { Config } from "../config.js";
 import type { AwsClients } from "../storage/aws.js";
@@ -18,8 +18,10 @@ import { newClientSecret, SecretDigester } from "./secrets.js";
 import { checkSignClaimsRegistration } from "../tokens/sign-claims.js";
 import { audit } from "../observability/audit.js";
 import type { Revocations } from "../revocations/revocations.js";
+import { checkRedirectUri, originsOf } from "./redirect-uris.js";
 
-export type ClientAuth = "secret" | "private_key_jwt" | "both";
+/** How a client authenticates at /token; "none" is a public client (browser or native app, RFC 6749 2.1). */
+export type ClientAuth = "secret" | "private_key_jwt" | "both" | "none";
 
 export interface StoredSecret {
   digest: string;
@@ -37,6 +39,10 @@ export interface Client {
   jwksUri?: string;
   scopes: string[];
   audiences: string[];
+  /** Where /authorize may send codes (exact match; loopback ports vary, RFC 8252 7.3). Absent: no sign-in. */
+  redirectUris?: string[];
+  /** Where RP-initiated logout may return (exact match). */
+  postLogoutRedirectUris?: string[];
   /** Access-token lifetime in seconds (capped by the issuer's maximum). */
   accessTokenTtl: number;
   maySign: boolean;
@@ -54,6 +60,8 @@ export interface NewClient {
   audiences?: string[];
   jwks?: JSONWebKeySet;
   jwksUri?: string;
+  redirectUris?: string[];
+  postLogoutRedirectUris?: string[];
   accessTokenTtl?: number;
   maySign?: boolean;
   signClaims?: string[];
@@ -64,10 +72,14 @@ const UNKNOWN_CACHE_SIZE = 10_000;
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
+/** Browser origins cached per instance (allowed or not) at most this many. */
+const ORIGIN_CACHE_LIMIT = 1000;
+
 export class Clients {
   #cache = new Map<string, { client: Client; loadedAt: number }>();
   /** Unknown ids and when they were looked up, oldest first (Map keeps insertion order). */
   #unknown = new Map<string, number>();
+  #origins = new Map<string, { allowed: boolean; loadedAt: number }>();
   readonly digester: SecretDigester;
 
   constructor(
@@ -83,7 +95,7 @@ export class Clients {
     const auth = input.auth ?? "secret";
     validateNewClient(input, auth, this.config);
     const now = nowSeconds();
-    const clientSecret = auth === "private_key_jwt" ? undefined : newClientSecret();
+    const clientSecret = auth === "private_key_jwt" || auth === "none" ? undefined : newClientSecret();
     const secrets: StoredSecret[] = [];
     if (clientSecret) {
       const pepper = await this.digester.ensurePepper();
@@ -96,8 +108,11 @@ export class Clients {
       secrets,
       ...(input.jwks ? { jwks: input.jwks } : {}),
       ...(input.jwksUri ? { jwksUri: input.jwksUri } : {}),
-      scopes: [...new Set(input.scopes ?? [])],
+      // An app that signs people in gets the user scopes (openid profile by default) unless told otherwise.
+      scopes: [...new Set(input.scopes ?? (input.redirectUris?.length ? this.config.userScopes : []))],
       audiences: [...new Set(input.audiences ?? [])],
+      ...(input.redirectUris?.length ? { redirectUris: [...new Set(input.redirectUris)] } : {}),
+      ...(input.postLogoutRedirectUris?.length ? { postLogoutRedirectUris: [...new Set(input.postLogoutRedirectUris)] } : {}),
       accessTokenTtl: Math.min(input.accessTokenTtl ?? this.config.accessTokenTtlSeconds, this.config.maxAccessTokenTtlSeconds),
       maySign: input.maySign ?? false,
       signClaims: [...new Set(input.signClaims ?? [])],
@@ -112,8 +127,42 @@ export class Clients {
         ConditionExpression: "attribute_not_exists(pk)",
       }),
     );
+    await this.#indexOrigins(client, []);
     audit("client.created", { clientId: client.clientId, name: client.name, auth });
     return clientSecret ? { client, clientSecret } : { client };
+  }
+
+  /**
+   * Whether a browser origin is the origin of a public client's redirect URI: such apps call
+   * /token, /userinfo and /revoke from the page itself (CORS). Cached like client records.
+   */
+  async allowsBrowserOrigin(origin: string): Promise<boolean> {
+    const cached = this.#origins.get(origin);
+    if (cached && nowSeconds() - cached.loadedAt < this.config.clientCacheSeconds) return cached.allowed;
+    if (origin.length > 512) return false;
+    const out = await this.aws.ddb.send(
+      new QueryCommand({
+        TableName: this.config.table,
+        KeyConditionExpression: "pk = :pk",
+        ExpressionAttributeValues: { ":pk": `ORIGIN#${origin}` },
+        Limit: 1,
+      }),
+    );
+    const allowed = (out.Items?.length ?? 0) > 0;
+    if (this.#origins.size >= ORIGIN_CACHE_LIMIT) this.#origins.clear();
+    this.#origins.set(origin, { allowed, loadedAt: nowSeconds() });
+    return allowed;
+  }
+
+  /** `ORIGIN#<origin>` / `CLIENT#<id>` for each http(s) redirect origin of a public client. */
+  async #indexOrigins(client: Client, before: string[]): Promise<void> {
+    const now = client.auth === "none" ? originsOf(client.redirectUris ?? []) : [];
+    for (const origin of now.filter((o) => !before.includes(o))) {
+      await this.aws.ddb.send(new PutCommand({ TableName: this.config.table, Item: { pk: `ORIGIN#${origin}`, sk: `CLIENT#${client.clientId}` } }));
+    }
+    for (const origin of before.filter((o) => !now.includes(o))) {
+      await this.aws.ddb.send(new DeleteCommand({ TableName: this.config.table, Key: { pk: `ORIGIN#${origin}`, sk: `CLIENT#${client.clientId}` } }));
+    }
   }
 
   /**
@@ -182,6 +231,7 @@ export class Clients {
     const client = await this.read(clientId);
     if (!client) throw new InvalidRequest(`no client ${clientId}`);
     if (client.auth === "private_key_jwt") throw new InvalidRequest("this client authenticates with private_key_jwt only; it has no secret");
+    if (client.auth === "none") throw new InvalidRequest("this is a public client; it has no secret");
     const now = nowSeconds();
     const pepper = await this.digester.ensurePepper();
     const clientSecret = newClientSecret();
@@ -198,18 +248,33 @@ export class Clients {
   /** Changes what a client may ask for (declarative clients converge on their stack config). */
   async configure(
     clientId: string,
-    change: Pick<NewClient, "scopes" | "audiences" | "accessTokenTtl" | "maySign" | "signClaims">,
+    change: Pick<NewClient, "scopes" | "audiences" | "accessTokenTtl" | "maySign" | "signClaims" | "redirectUris" | "postLogoutRedirectUris">,
   ): Promise<Client> {
     const client = await this.read(clientId);
     if (!client) throw new InvalidRequest(`no client ${clientId}`);
-    validateNewClient({ name: client.name, ...change, ...(client.jwks ? { jwks: client.jwks } : {}), ...(client.jwksUri ? { jwksUri: client.jwksUri } : {}) }, client.auth, this.config);
-    return this.#update(client, {
+    validateNewClient(
+      {
+        name: client.name,
+        ...(client.redirectUris ? { redirectUris: client.redirectUris } : {}),
+        ...(client.postLogoutRedirectUris ? { postLogoutRedirectUris: client.postLogoutRedirectUris } : {}),
+        ...change,
+        ...(client.jwks ? { jwks: client.jwks } : {}),
+        ...(client.jwksUri ? { jwksUri: client.jwksUri } : {}),
+      },
+      client.auth,
+      this.config,
+    );
+    const updated = await this.#update(client, {
       ...(change.scopes ? { scopes: [...new Set(change.scopes)] } : {}),
       ...(change.audiences ? { audiences: [...new Set(change.audiences)] } : {}),
+      ...(change.redirectUris ? { redirectUris: [...new Set(change.redirectUris)] } : {}),
+      ...(change.postLogoutRedirectUris ? { postLogoutRedirectUris: [...new Set(change.postLogoutRedirectUris)] } : {}),
       ...(change.accessTokenTtl !== undefined ? { accessTokenTtl: change.accessTokenTtl } : {}),
       ...(change.maySign !== undefined ? { maySign: change.maySign } : {}),
       ...(change.signClaims ? { signClaims: [...new Set(change.signClaims)] } : {}),
     });
+    await this.#indexOrigins(updated, client.auth === "none" ? originsOf(client.redirectUris ?? []) : []);
+    return updated;
   }
 
   /**
@@ -274,13 +339,23 @@ function validateNewClient(input: NewClient, auth: ClientAuth, config: Config): 
   if (!input.name || input.name.length > 128 || /[\x00-\x1f]/.test(input.name)) {
     throw new InvalidRequest("name must be 1-128 printable characters");
   }
-  if (!["secret", "private_key_jwt", "both"].includes(auth)) throw new InvalidRequest("auth must be secret, private_key_jwt or both");
+  if (!["secret", "private_key_jwt", "both", "none"].includes(auth)) throw new InvalidRequest("auth must be none, secret, private_key_jwt or both");
+  for (const uri of input.redirectUris ?? []) checkRedirectUri(uri);
+  for (const uri of input.postLogoutRedirectUris ?? []) checkRedirectUri(uri, "post-logout redirect URI");
+  if (auth === "none" && !input.redirectUris?.length) {
+    // A public client has no credentials, so it can only act for a signed-in person.
+    throw new InvalidRequest("auth none (a public client) needs redirect URIs");
+  }
+  if (auth === "none" && input.maySign) throw new InvalidRequest("a public client cannot be allowed /sign");
+  if (input.postLogoutRedirectUris?.length && !input.redirectUris?.length) {
+    throw new InvalidRequest("post-logout redirect URIs need redirect URIs (a client that signs people in)");
+  }
   checkSignClaimsRegistration(input.signClaims ?? []);
   for (const s of input.scopes ?? []) if (!SCOPE_TOKEN.test(s)) throw new InvalidRequest(`invalid scope ${JSON.stringify(s)}`);
   for (const a of input.audiences ?? []) {
     if (!a || a.length > 512 || /\s/.test(a)) throw new InvalidRequest(`invalid audience ${JSON.stringify(a)}`);
   }
-  if (auth !== "secret") {
+  if (auth === "private_key_jwt" || auth === "both") {
     if (!input.jwks && !input.jwksUri) throw new InvalidRequest("private_key_jwt clients need public keys (jwks or jwks_uri)");
     if (input.jwks && (!Array.isArray(input.jwks.keys) || input.jwks.keys.length === 0)) {
       throw new InvalidRequest("jwks must be a JWK Set with at least one key");

@@ -23,12 +23,20 @@ import { isConditionalCheckFailed } from "../storage/dynamo.js";
 export const DeclaredClient = z
   .object({
     name: z.string().min(1).max(128),
-    scopes: z.array(z.string()).default([]),
+    /** Default: none for a machine client, the user scopes (openid profile) for an app that signs people in. */
+    scopes: z.array(z.string()).optional(),
     audiences: z.array(z.string()).default([]),
     accessTokenTtl: z.number().int().positive().optional(),
     maySign: z.boolean().default(false),
     /** Authorization claims it may set at /sign (tokens/sign-claims.ts). */
     signClaims: z.array(z.string()).default([]),
+    /** "none": a public app (browser or native) that signs people in; it has no secret. */
+    auth: z.enum(["secret", "none", "private_key_jwt"]).default("secret"),
+    /** For apps that sign people in (authorization code flow); the rules of `clients create --redirect-uris`. */
+    redirectUris: z.array(z.string()).optional(),
+    postLogoutRedirectUris: z.array(z.string()).optional(),
+    /** Public keys for private_key_jwt. */
+    jwksUri: z.string().optional(),
     /** Secrets Manager secret (ARN or name) that receives `{client_id, client_secret, ...}`. */
     secretId: z.string().min(1),
   })
@@ -110,19 +118,25 @@ export async function ensureDeclaredClient(issuer: Issuer, input: unknown): Prom
   const { config, aws, clients } = issuer;
   const key = nameKey(declared.name);
   const settings = {
-    scopes: declared.scopes,
+    scopes: declared.scopes ?? (declared.redirectUris?.length ? config.userScopes : []),
     audiences: declared.audiences,
     maySign: declared.maySign,
     signClaims: declared.signClaims,
     ...(declared.accessTokenTtl !== undefined ? { accessTokenTtl: declared.accessTokenTtl } : {}),
+    ...(declared.redirectUris ? { redirectUris: declared.redirectUris } : {}),
+    ...(declared.postLogoutRedirectUris ? { postLogoutRedirectUris: declared.postLogoutRedirectUris } : {}),
   };
 
   const indexed = (await aws.ddb.send(new GetCommand({ TableName: config.table, Key: key, ConsistentRead: true }))).Item;
   let clientId = indexed?.clientId as string | undefined;
   let freshSecret: string | undefined;
   let created = false;
-  if (!clientId || !(await clients.read(clientId))) {
-    const made = await clients.create({ name: declared.name, auth: "secret", ...settings });
+  const existing = clientId ? await clients.read(clientId) : undefined;
+  if (existing && existing.auth !== declared.auth) {
+    throw new Error(`client ${declared.name} authenticates with ${existing.auth}; declare a new client (another name) to change it to ${declared.auth}`);
+  }
+  if (!clientId || !existing) {
+    const made = await clients.create({ name: declared.name, auth: declared.auth, ...(declared.jwksUri ? { jwksUri: declared.jwksUri } : {}), ...settings });
     clientId = made.client.clientId;
     freshSecret = made.clientSecret;
     created = true;
@@ -148,16 +162,19 @@ export async function ensureDeclaredClient(issuer: Issuer, input: unknown): Prom
   const sm = aws.secretsManager();
   const described = await sm.send(new DescribeSecretCommand({ SecretId: declared.secretId }));
   const hasValue = Object.values(described.VersionIdsToStages ?? {}).some((stages) => stages.includes("AWSCURRENT"));
-  if (hasValue && !freshSecret) return { clientId, created, secretWritten: false };
-  const secret = freshSecret ?? (await clients.rotateSecret(clientId, 0)).clientSecret;
+  if (hasValue && !created) return { clientId, created, secretWritten: false };
+  // Public and private_key_jwt clients have no secret: the owning app still gets its client_id.
+  const hasSecret = declared.auth === "secret";
+  const secret = hasSecret ? (freshSecret ?? (await clients.rotateSecret(clientId, 0)).clientSecret) : undefined;
   await sm.send(
     new PutSecretValueCommand({
       SecretId: declared.secretId,
       SecretString: JSON.stringify({
         client_id: clientId,
-        client_secret: secret,
+        ...(secret ? { client_secret: secret } : {}),
         issuer: config.issuer,
         token_endpoint: `${config.issuer}/token`,
+        ...(declared.redirectUris?.length ? { authorization_endpoint: `${config.issuer}/authorize` } : {}),
       }),
     }),
   );

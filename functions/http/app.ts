@@ -8,7 +8,7 @@ import { cors } from "hono/cors";
 import { randomUUID } from "node:crypto";
 import type { Issuer } from "../issuer.js";
 import type { AppEnv } from "./env.js";
-import { MethodNotAllowed, NotFound, OAuthError, TemporarilyUnavailable } from "../errors.js";
+import { AuthorizationErrorRedirect, MethodNotAllowed, NotFound, OAuthError, TemporarilyUnavailable } from "../errors.js";
 import { log, withRequestContext, type RequestContext } from "../log.js";
 import { metrics } from "../observability/metrics.js";
 import { flushAuditTrail } from "../observability/audit.js";
@@ -20,10 +20,18 @@ import { signRoutes } from "./routes/sign.js";
 import { validateRoutes } from "./routes/validate.js";
 import { introspectRoutes } from "./routes/introspect.js";
 import { accountRoutes } from "./routes/account.js";
+import { authorizeRoutes } from "./routes/authorize.js";
+import { userinfoRoutes } from "./routes/userinfo.js";
+import { logoutRoutes } from "./routes/logout.js";
+import { authorizationResponseUrl } from "../signin/authorization-request.js";
+import { html, Pages } from "./pages.js";
 import { ROUTES } from "./route-table.js";
 import { requireOriginVerify } from "./origin-verify.js";
 
 export { ROUTES };
+
+/** Where a public client's own origin may call from the browser (token, userinfo, revocation). */
+const PUBLIC_CLIENT_CORS_PATHS = new Set(["/token", "/userinfo", "/revoke"]);
 
 
 export function createApp(issuer: Issuer): Hono<AppEnv> {
@@ -55,18 +63,23 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
   // Deployed: only CloudFront's requests (they carry the origin-verify header) get through.
   if (issuer.config.originVerify.length) app.use(requireOriginVerify(issuer.config.originVerify));
 
-  // Opt-in CORS for browser apps (LATCHKEY_CORS_ORIGINS); no credentials: tokens travel in bodies and headers.
-  if (issuer.config.corsOrigins.length) {
-    app.use(
-      cors({
-        origin: issuer.config.corsOrigins,
-        allowMethods: ["GET", "POST", "DELETE", "OPTIONS"], // DELETE: /account, /account/sessions
-        allowHeaders: ["Content-Type", "Authorization"],
-        exposeHeaders: ["WWW-Authenticate", "Retry-After", "X-Request-Id"],
-        maxAge: 600,
-      }),
-    );
-  }
+  // CORS for browser apps, no credentials (tokens travel in bodies and headers): the opt-in
+  // origins (LATCHKEY_CORS_ORIGINS) everywhere, and public clients' redirect-URI origins on
+  // the endpoints a single-page app calls itself. Other origins get no CORS headers at all.
+  const corsHeaders = cors({
+    origin: (origin) => origin,
+    allowMethods: ["GET", "POST", "DELETE", "OPTIONS"], // DELETE: /account, /account/sessions
+    allowHeaders: ["Content-Type", "Authorization"],
+    exposeHeaders: ["WWW-Authenticate", "Retry-After", "X-Request-Id"],
+    maxAge: 600,
+  });
+  const configured = new Set(issuer.config.corsOrigins);
+  app.use(async (c, next) => {
+    const origin = c.req.header("origin");
+    if (!origin) return next();
+    const allowed = configured.has(origin) || (PUBLIC_CLIENT_CORS_PATHS.has(c.req.path) && (await issuer.clients.allowsBrowserOrigin(origin)));
+    return allowed ? corsHeaders(c, next) : next();
+  });
 
   userRoutes(app, issuer);
   tokenRoutes(app, issuer);
@@ -75,6 +88,9 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
   validateRoutes(app, issuer);
   introspectRoutes(app, issuer);
   accountRoutes(app, issuer);
+  authorizeRoutes(app, issuer);
+  userinfoRoutes(app, issuer);
+  logoutRoutes(app, issuer);
   // Generated on first request: the generator is only needed here, and cold starts skip it.
   let openapi: Promise<string> | undefined;
   app.get("/openapi.json", async (c) => {
@@ -90,11 +106,32 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
     return render(err, c.get("requestId"));
   });
 
+  const pages = new Pages(issuer.config);
+  /** On server-rendered pages an error is a page a person can read, with the same status. */
+  const renderPage = (err: OAuthError, requestId: string | undefined) =>
+    new Response(
+      pages.render({
+        title: err.status === 403 ? "Not allowed" : "Something went wrong",
+        body: html`<p class="error" role="alert">${err.description}</p><p class="hint">Reference: ${err.code}${requestId ? ` / ${requestId}` : ""}</p>`,
+      }),
+      { status: err.status, headers: { ...pages.headers(), ...err.headers, ...(requestId ? { "X-Request-Id": requestId } : {}) } },
+    );
+
   app.onError((err, c) => {
     const requestId = c.get("requestId") as string | undefined;
+    if (err instanceof AuthorizationErrorRedirect) {
+      // RFC 6749 4.1.2.1 error response, with iss (RFC 9207 section 2).
+      const location = authorizationResponseUrl(err.redirectUri, {
+        error: err.error.code,
+        error_description: err.error.description,
+        state: err.state,
+        iss: issuer.config.issuer,
+      });
+      return new Response(null, { status: 302, headers: { Location: location, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer" } });
+    }
     if (err instanceof OAuthError) {
       if (err.detail) log.info("request refused", { requestId, error: err.code, detail: err.detail });
-      return render(err, requestId);
+      return c.get("page") ? renderPage(err, requestId) : render(err, requestId);
     }
     if (isStorageFailure(err)) {
       // DynamoDB/S3 unreachable or throttling: the client did nothing wrong and may retry.

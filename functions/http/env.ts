@@ -1,6 +1,10 @@
 /** Hono's typed environment for this app. */
 export interface AppEnv {
-  Variables: { requestId: string };
+  Variables: {
+    requestId: string;
+    /** Set by server-rendered pages: errors render as an HTML page, not JSON. */
+    page?: boolean;
+  };
   Bindings: {
     /** Present when running under hono/aws-lambda. */
     lambdaContext?: { awsRequestId?: string };

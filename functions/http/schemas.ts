@@ -32,6 +32,9 @@ export const TokenRequest = z
   .object({
     grant_type: text(128),
     refresh_token: text(512).optional(),
+    code: text(256).optional(),
+    redirect_uri: text(2048).optional(),
+    code_verifier: text(256).optional(),
     scope: text(1024).optional(),
     audience: text(512).optional(),
     resource: text(512).optional(),
@@ -139,3 +142,49 @@ export const ValidateResponse = z.object({
   aud: z.union([z.string(), z.array(z.string())]),
   exp: z.number().int(),
 });
+
+/** GET/POST /authorize query: the authorization request (OIDC Core 3.1.2.1, RFC 7636 4.3). */
+export const AuthorizeQuery = z.object({
+  response_type: z.literal("code"),
+  client_id: text(256),
+  redirect_uri: text(2048).describe("exactly as registered; a loopback http URI may use any port (RFC 8252 7.3)"),
+  code_challenge: text(43).describe("BASE64URL(SHA256(code_verifier))"),
+  code_challenge_method: z.literal("S256"),
+  scope: text(1024).optional().describe("within the client's scopes; include openid for an ID token"),
+  state: text(2048).optional(),
+  nonce: text(512).optional(),
+  prompt: z.enum(["none", "login"]).optional(),
+  max_age: z.number().int().nonnegative().optional(),
+  login_hint: text(256).optional(),
+  audience: text(512).optional(),
+  resource: text(512).optional(),
+  response_mode: z.literal("query").optional(),
+});
+
+/** The hosted sign-in and registration forms (application/x-www-form-urlencoded). */
+export const SignInForm = z
+  .object({
+    username: text(256).default(""),
+    password: text(4096).default(""),
+    csrf_token: text(128).optional().describe("the token bound to this browser by the form's page"),
+  })
+  .strict();
+
+/** POST /userinfo may carry the token in the body (RFC 6750 section 2.2). */
+export const UserinfoForm = z.object({ access_token: text(16384).optional() }).strict();
+
+export const UserinfoResponse = z
+  .object({ sub: z.string(), preferred_username: z.string().optional() })
+  .loose();
+
+/** GET/POST /logout (OpenID Connect RP-Initiated Logout 1.0 section 2). */
+export const LogoutQuery = z.object({
+  id_token_hint: text(16384).optional().describe("an ID token this issuer gave the client (expired is fine)"),
+  client_id: text(256).optional(),
+  post_logout_redirect_uri: text(2048).optional().describe("exactly as registered for the client"),
+  state: text(2048).optional(),
+});
+
+export const LogoutForm = z
+  .object({ csrf_token: text(128).optional() })
+  .strict();

@@ -64,6 +64,13 @@ export async function issueAccessToken(
   return { token: `${signingInput}.${signature.toString("base64url")}`, expiresIn, jti, scope };
 }
 
+/** RS256 compact JWS of `payload` under an already-encoded header (ID tokens share the signer). */
+export async function signJws(encodedHeader: string, payload: Record<string, unknown>, privateKey: KeyObject): Promise<string> {
+  const signingInput = `${encodedHeader}.${Buffer.from(JSON.stringify(payload)).toString("base64url")}`;
+  const signature = await rs256(Buffer.from(signingInput), privateKey);
+  return `${signingInput}.${signature.toString("base64url")}`;
+}
+
 /** RFC 6749 section 5.1 token response body. */
 export function tokenResponse(at: IssuedAccessToken, refreshToken?: string): Record<string, unknown> {
   return {

@@ -83,10 +83,13 @@ export class RefreshTokens {
     private readonly now: () => number = nowSeconds,
   ) {}
 
-  /** Starts a new family (at login) and returns its first refresh token. */
-  async start(grant: Grant): Promise<string> {
+  /**
+   * Starts a new family (at login) and returns its first refresh token. A caller may choose the
+   * family id in advance (see newFamilyId); a family revoked under that id before it started
+   * (revokeFamily) can then never start: the conditional put fails with invalid_grant.
+   */
+  async start(grant: Grant, familyId = newFamilyId()): Promise<string> {
     const now = this.now();
-    const familyId = randomBytes(16).toString("base64url");
     const tokenKey = randomBytes(32).toString("base64url");
     const token = newToken(familyId, tokenKey);
     const expiresAt = now + this.config.refreshFamilyTtlSeconds;
@@ -108,8 +111,29 @@ export class RefreshTokens {
         },
         ConditionExpression: "attribute_not_exists(pk)",
       }),
-    );
+    ).catch((err: unknown) => {
+      if (isConditionalCheckFailed(err)) throw new InvalidGrant("the grant has been revoked");
+      throw err;
+    });
     return token;
+  }
+
+  /**
+   * Revokes a family by id, whether or not it has started yet: a revocation that arrives first
+   * leaves a revoked record behind, so the family can never start (used when an authorization
+   * code is replayed, RFC 6749 section 4.1.2, and when a browser session ends).
+   */
+  async revokeFamily(familyId: string): Promise<void> {
+    const now = nowSeconds();
+    await this.aws.ddb.send(
+      new UpdateCommand({
+        TableName: this.config.table,
+        Key: { pk: `RTFAM#${familyId}`, sk: "FAMILY" },
+        UpdateExpression: "SET revoked = :true, revokedAt = :now, #ttl = if_not_exists(#ttl, :ttl)",
+        ExpressionAttributeNames: { "#ttl": "ttl" },
+        ExpressionAttributeValues: { ":true": true, ":now": now, ":ttl": now + this.config.refreshFamilyTtlSeconds },
+      }),
+    );
   }
 
   /**
@@ -231,6 +255,11 @@ interface TokenParts {
   familyId: string;
   nonce: string;
   tag: string;
+}
+
+/** A fresh family id (128 random bits). */
+export function newFamilyId(): string {
+  return randomBytes(16).toString("base64url");
 }
 
 function newToken(familyId: string, tokenKey: string): string {

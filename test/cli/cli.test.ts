@@ -72,6 +72,7 @@ describe("command line grammar (no issuer needed)", () => {
       ["clients", "create"],
       ["clients", "create", "--name"],
       ["clients", "create", "--name", "x", "--auth", "magic"],
+      ["clients", "create", "--name", "x", "--auth", "none"],
       ["clients", "create", "--name", "x", "--ttl", "-5"],
       ["clients", "create", "--name", "x", "--may-sign=yes"],
       ["clients", "show"],
@@ -122,6 +123,21 @@ describe.skipIf(skipIntegration)("the CLI against an issuer: exit code 2 for fai
     const token = await cli("token", "--issuer", t.url, "--client-id", "lkc_nope", "--client-secret", "lks_nope");
     expect(token.code).toBe(2);
     expect(token.stderr).toMatch(/^latchkey: invalid_client/);
+  });
+
+  it("registers an app that signs people in: public (no secret) or confidential; bad redirect URIs are usage errors", async () => {
+    const spa = await cli("clients", "create", "--name", "spa", "--auth", "none", "--redirect-uris", "https://app.example.com/cb,http://127.0.0.1/cb", "--post-logout-redirect-uris", "https://app.example.com/");
+    expect(spa.code, spa.stderr).toBe(0);
+    expect(spa.json.client_secret).toBeUndefined();
+    expect(spa.json.client).toMatchObject({ auth: "none", redirectUris: ["https://app.example.com/cb", "http://127.0.0.1/cb"], postLogoutRedirectUris: ["https://app.example.com/"], scopes: ["openid", "profile"] });
+    const web = await cli("clients", "create", "--name", "web", "--redirect-uris", "https://web.example.com/cb", "--scopes", "openid");
+    expect(web.json.client_secret).toMatch(/^lks_/);
+    expect(web.json.client.scopes).toEqual(["openid"]);
+    for (const uri of ["http://app.example.com/cb", "https://app.example.com/cb#top", "myapp:/cb"]) {
+      const bad = await cli("clients", "create", "--name", "bad", "--redirect-uris", uri);
+      expect(bad.code, uri).toBe(1);
+      expect(bad.stderr, uri).toMatch(/^latchkey: redirect URI/);
+    }
   });
 
   it("creates a client with the flags given, then fetches its token; --issuer localhost says what iss will be", async () => {

@@ -49,4 +49,23 @@ describe.skipIf(skipIntegration)("CORS", () => {
     expect(res.headers.get("access-control-allow-origin")).toBeNull();
     expect((await preflight(off.url, "https://app.example.com")).status).toBe(405);
   });
+
+  it("allows a public client's redirect-URI origins on /token, /userinfo and /revoke only, exactly, without credentials", async () => {
+    await off.issuer.clients.create({ name: "spa", auth: "none", redirectUris: ["https://spa.example.com/callback", "com.example.app:/cb"] });
+    await off.issuer.clients.create({ name: "portal", auth: "secret", redirectUris: ["https://portal.example.com/callback"] });
+    const preflightAt = (path: string, origin: string) =>
+      fetch(`${off.url}${path}`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" } });
+    for (const path of ["/token", "/userinfo", "/revoke"]) {
+      const res = await preflightAt(path, "https://spa.example.com");
+      expect(res.status, path).toBe(204);
+      expect(res.headers.get("access-control-allow-origin")).toBe("https://spa.example.com");
+      expect(res.headers.get("access-control-allow-credentials")).toBeNull();
+    }
+    const token = await fetch(`${off.url}/token`, { method: "POST", headers: { origin: "https://spa.example.com", "content-type": "application/x-www-form-urlencoded" }, body: "grant_type=nope" });
+    expect(token.headers.get("access-control-allow-origin")).toBe("https://spa.example.com");
+    expect((await preflightAt("/login", "https://spa.example.com")).headers.get("access-control-allow-origin")).toBeNull();
+    for (const origin of ["https://portal.example.com", "https://spa.example.com:8443", "http://spa.example.com", "https://evil.example"]) {
+      expect((await preflightAt("/token", origin)).headers.get("access-control-allow-origin"), origin).toBeNull();
+    }
+  });
 });

@@ -117,6 +117,21 @@ describe.skipIf(!canRun)("declared service clients (ensure-client)", () => {
     expect(() => lifecycleAction({ tf: { action: "destroy" } })).toThrow(/unknown lifecycle action/);
   });
 
+  it("declares a public app that signs people in: client_id in the secret, no client_secret", async () => {
+    const secretId = await newSecretId("spa");
+    const name = `spa-${crypto.randomUUID().slice(0, 6)}`;
+    const declared = { name, auth: "none", redirectUris: ["https://app.example.com/cb"], postLogoutRedirectUris: ["https://app.example.com/"], secretId };
+    const first = await ensureDeclaredClient(t.issuer, declared);
+    const creds = await readSecret(secretId);
+    expect(creds).toMatchObject({ client_id: first.clientId, authorization_endpoint: `${t.url}/authorize` });
+    expect(creds.client_secret).toBeUndefined();
+    expect(await t.issuer.clients.read(first.clientId)).toMatchObject({ auth: "none", redirectUris: ["https://app.example.com/cb"], scopes: ["openid", "profile"] });
+    await ensureDeclaredClient(t.issuer, { ...declared, redirectUris: ["https://app.example.com/cb", "https://app.example.com/cb2"] });
+    expect((await t.issuer.clients.read(first.clientId))!.redirectUris).toHaveLength(2);
+    await expect(ensureDeclaredClient(t.issuer, { ...declared, auth: "secret" })).rejects.toThrow(/new client/);
+    await expect(ensureDeclaredClient(t.issuer, { ...declared, name: `${name}-bad`, redirectUris: ["http://app.example.com/cb"] })).rejects.toThrow(/loopback only/);
+  });
+
   it("refuses a malformed declaration", async () => {
     await expect(ensureDeclaredClient(t.issuer, { name: "", secretId: "x" })).rejects.toThrow();
     await expect(ensureDeclaredClient(t.issuer, { name: "ok", secretId: "x", admin: true })).rejects.toThrow();

@@ -5,7 +5,7 @@
  * issued (RFC 6749 section 4.4.3).
  */
 import type { Context } from "hono";
-import { InvalidRequest } from "../../errors.js";
+import { InvalidRequest, UnauthorizedClient } from "../../errors.js";
 import type { Issuer } from "../../issuer.js";
 import { issueAccessToken, tokenResponse } from "../access-token.js";
 import { grantAudience, grantScopes, parseScope } from "../scopes.js";
@@ -19,6 +19,8 @@ export async function handler(issuer: Issuer, params: TokenParams, c: Context): 
   // a failure here surfaces again, as a 503, from issueAccessToken).
   issuer.keys.signingKey().catch(() => undefined);
   const { client } = await issuer.clientAuth.authenticate({ authorization: c.req.header("authorization"), ...params });
+  // RFC 6749 section 4.4: client_credentials is for confidential clients only.
+  if (client.auth === "none") throw new UnauthorizedClient("a public client cannot use client_credentials");
   const scope = grantScopes(parseScope(params.scope), client.scopes, client.scopes);
   const aud = grantAudience(requestedAudience(params), client.audiences);
   const at = await issueAccessToken(issuer.keys, issuer.config, {

@@ -1,6 +1,7 @@
 /** The grants /token dispatches to, by grant_type. One module per grant. */
 import type { Issuer } from "../../issuer.js";
 import type { Context } from "hono";
+import * as authorizationCode from "./authorization-code.js";
 import * as clientCredentials from "./client-credentials.js";
 import * as refreshToken from "./refresh-token.js";
 
@@ -12,6 +13,7 @@ export interface Grant {
 }
 
 export const grants: Record<string, Grant> = {
+  authorization_code: authorizationCode,
   client_credentials: clientCredentials,
   refresh_token: refreshToken,
 };

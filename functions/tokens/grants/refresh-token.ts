@@ -4,7 +4,8 @@
  * The scope may be narrowed but never widened (RFC 6749 section 6). A disabled, deleted or
  * signed-out account's families are refused (invalid_grant).
  */
-import { InvalidRequest, InvalidScope } from "../../errors.js";
+import type { Context } from "hono";
+import { InvalidGrant, InvalidRequest, InvalidScope } from "../../errors.js";
 import type { Issuer } from "../../issuer.js";
 import { issueAccessToken, tokenResponse } from "../access-token.js";
 import { parseScope } from "../scopes.js";
@@ -14,7 +15,9 @@ export const parameters = new Set(["refresh_token", "scope"]);
 
 export async function handler(
   issuer: Issuer,
-  params: { refresh_token?: string | undefined; scope?: string | undefined },
+  params: { refresh_token?: string | undefined; scope?: string | undefined; client_id?: string | undefined },
+  /** Absent at /refresh (people who logged in at /login); families issued to a client refresh at /token only. */
+  c?: Context,
 ): Promise<Record<string, unknown>> {
   if (!params.refresh_token) throw new InvalidRequest("refresh_token is required");
   const requested = parseScope(params.scope);
@@ -25,6 +28,12 @@ export async function handler(
     // The person's account must still exist, be enabled, and not have ended this session
     // (password change or reset, sign-out everywhere, disable).
     await issuer.users.requireLiveSession(family.user, family.sub, family);
+    if (family.clientId) {
+      // RFC 6749 section 6: a refresh token is bound to its client; confidential clients authenticate.
+      if (!c) throw new InvalidGrant("this refresh token was issued to a client; refresh it at /token");
+      const { client } = await issuer.clientAuth.authenticate({ authorization: c.req.header("authorization"), ...params });
+      if (client.clientId !== family.clientId) throw new InvalidGrant("the refresh token was issued to another client");
+    }
   });
   const at = await issueAccessToken(issuer.keys, issuer.config, {
     sub: family.sub,
