@@ -9,6 +9,7 @@
 import { RotationRefused } from "../errors.js";
 import type { Area } from "./command-line.js";
 import { CommandFailed, openIssuer, targetFlags } from "./context.js";
+import { publishWellKnownDocuments, type PublishResult } from "../storage/public-documents.js";
 
 /** A JWK thumbprint kid (RFC 7638: base64url of a SHA-256 digest), which may start with `-`. */
 const KID = /^[A-Za-z0-9_-]{16,}$/;
@@ -43,7 +44,9 @@ export const keys: Area = {
       flags: { force: { type: "boolean", help: "rotate even if verifiers caching the JWKS could miss a key" } },
       async run(_args, flags) {
         try {
-          return await openIssuer(flags).keys.rotate({ force: Boolean(flags.force) });
+          const issuer = openIssuer(flags);
+          const result = await issuer.keys.rotate({ force: Boolean(flags.force) });
+          return { ...result, ...(result.changed ? published(await publishWellKnownDocuments(issuer)) : {}) };
         } catch (err) {
           if (err instanceof RotationRefused) throw new CommandFailed(`rotation refused: ${err.message}`);
           throw err;
@@ -55,7 +58,9 @@ export const keys: Area = {
       args: [{ name: "kid", pattern: KID }],
       async run(args, flags) {
         try {
-          return await openIssuer(flags).keys.revoke(args.kid!);
+          const issuer = openIssuer(flags);
+          const result = await issuer.keys.revoke(args.kid!);
+          return { ...result, ...published(await publishWellKnownDocuments(issuer, { invalidate: true })) };
         } catch (err) {
           if (err instanceof RotationRefused) throw new CommandFailed(err.message);
           throw err;
@@ -64,6 +69,16 @@ export const keys: Area = {
     },
   },
 };
+
+/**
+ * With LATCHKEY_DOCUMENTS_BUCKET (and LATCHKEY_DISTRIBUTION_ID) set, as for a deployed stack,
+ * a keyring change made here republishes the static /.well-known documents (and a revocation
+ * invalidates them), as the rotation function does; locally there is nothing to publish.
+ */
+function published(result: PublishResult): Record<string, unknown> {
+  if (!result.published.length) return {};
+  return { documents: result.published, ...(result.invalidationId ? { invalidationId: result.invalidationId } : {}) };
+}
 
 function iso(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString();

@@ -15,6 +15,7 @@ import { publishWellKnownDocuments } from "../../functions/storage/public-docume
 import { WELL_KNOWN_PATHS } from "../../functions/http/well-known-documents.js";
 import { provisionedEnv, skipIntegration } from "../support/issuer.js";
 import { ensureKeysEvent, httpApiEvent } from "../support/events.js";
+import { keys } from "../../functions/cli/keys.js";
 
 type HttpResult = { statusCode: number; headers: Record<string, string>; body: string };
 const PATHS = Object.values(WELL_KNOWN_PATHS);
@@ -82,6 +83,18 @@ describe.skipIf(skipIntegration)("static /.well-known documents", () => {
     expect(after).not.toContain(victim);
     await expectPublishedMatchesServed();
     await expect(handler({ action: "revoke" })).rejects.toThrow(/needs the kid/);
+  });
+
+  it("the admin CLI's rotate and revoke republish them too when the stack's documents bucket is configured", async () => {
+    const rotated = (await keys.commands.rotate!.run({}, { force: true }, { note: () => {} })) as { changed: boolean; documents: string[] };
+    expect(rotated).toMatchObject({ changed: true, documents: PATHS });
+    const kids = JSON.parse((await published(WELL_KNOWN_PATHS.jwks)).body).keys.map((k: { kid: string }) => k.kid) as string[];
+    const revoked = (await keys.commands.revoke!.run({ kid: kids[0]! }, {}, { note: () => {} })) as { changed: boolean; documents: string[] };
+    expect(revoked).toMatchObject({ changed: true, documents: PATHS });
+    const after = JSON.parse((await published(WELL_KNOWN_PATHS.jwks)).body).keys.map((k: { kid: string }) => k.kid);
+    expect(after).not.toContain(kids[0]);
+    resetForTests(); // the handler's issuer cached the keyring before the CLI changed it
+    await expectPublishedMatchesServed();
   });
 
   it("a revocation invalidates the /.well-known paths in CloudFront; a rotation or a deploy does not", async () => {
