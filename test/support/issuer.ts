@@ -9,6 +9,7 @@ import { createIssuer, type Issuer } from "../../functions/issuer.js";
 import { createAwsClients, type AwsClients } from "../../functions/storage/aws.js";
 import { provision } from "../../functions/local/emulators.js";
 import { freePort, listen } from "../../functions/local/server.js";
+import { rememberSecret } from "./log-capture.js";
 
 export const backend = inject("backend");
 /** Use as `describe.skipIf(skipIntegration)` so an unavailable backend skips with its reason. */
@@ -79,10 +80,13 @@ export async function post(
   } catch {
     json = text;
   }
+  // Credentials handed out are looked for in every captured log line at the end of the run.
+  const handed = json as Record<string, unknown> | undefined;
+  for (const key of ["access_token", "refresh_token", "client_secret", "id_token"]) rememberSecret(handed?.[key]);
   return { status: res.status, headers: res.headers, json };
 }
 
-export const GOOD_PASSWORD = "correct horse battery staple";
+export { GOOD_PASSWORD } from "./passwords.js";
 
 export function uniqueName(prefix = "user"): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
