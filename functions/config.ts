@@ -34,7 +34,7 @@ const optionalUrl = z
   .or(z.literal("").transform(() => undefined));
 
 /** Environment variable name -> schema. Names are the contract with infra/ and local mode. */
-const envSchema = z.object({
+export const envSchema = z.object({
   /** Public issuer URL (the CloudFront URL or custom domain); `iss` of every token. */
   LATCHKEY_ISSUER: z.string().url(),
   LATCHKEY_TABLE: z.string().min(3),

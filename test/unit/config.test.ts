@@ -1,6 +1,7 @@
 /** The config module refuses bad settings at start-up, naming the variable. */
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig } from "../../functions/config.js";
+import type { z } from "zod";
+import { ConfigError, envSchema, loadConfig } from "../../functions/config.js";
 
 const base = { LATCHKEY_ISSUER: "https://auth.example.com/", LATCHKEY_TABLE: "tbl", LATCHKEY_KEY_BUCKET: "bkt" };
 
@@ -35,5 +36,31 @@ describe("loadConfig", () => {
     const c = loadConfig({ ...base, LATCHKEY_USER_SCOPES: "a b,c", LATCHKEY_CORS_ORIGINS: "https://a.example, http://localhost:5173" });
     expect(c.userScopes).toEqual(["a", "b", "c"]);
     expect(c.corsOrigins).toEqual(["https://a.example", "http://localhost:5173"]);
+  });
+});
+
+describe("durations and counts", () => {
+  // Settings where 0 is a deliberate "off" (documented in README's configuration table):
+  // no hash queue (overflow is 503 at once), no client or revocation cache, no secret overlap.
+  const ZERO_MEANS_OFF = ["LATCHKEY_PASSWORD_HASH_QUEUE", "LATCHKEY_CLIENT_CACHE_SECONDS", "LATCHKEY_REVOCATION_CACHE_SECONDS", "LATCHKEY_SECRET_OVERLAP_SECONDS"];
+  // Every numeric setting, found from the schema itself so a new one is covered without a word here.
+  const numeric = Object.entries(envSchema.shape)
+    .filter(([, schema]) =>
+      ["1", "8", "64", "2048"].some((probe) => {
+        const parsed = (schema as z.ZodType).safeParse(probe);
+        return parsed.success && typeof parsed.data === "number";
+      }),
+    )
+    .map(([name]) => name);
+
+  it("finds the numeric settings", () => {
+    expect(numeric).toEqual(expect.arrayContaining(["LATCHKEY_ACCESS_TOKEN_TTL", "LATCHKEY_LOGIN_MAX_FAILURES", "LATCHKEY_REFRESH_MAX_USES", "LATCHKEY_KEY_CACHE_SECONDS", "LATCHKEY_MAX_BODY_BYTES"]));
+    expect(numeric.length).toBeGreaterThanOrEqual(15);
+  });
+
+  it.each(numeric)("%s refuses negative values, and 0 unless 0 means off", (name) => {
+    for (const value of ["-1", "-900"]) expect(() => loadConfig({ ...base, [name]: value }), `${name}=${value}`).toThrow(new RegExp(name));
+    if (ZERO_MEANS_OFF.includes(name)) expect(() => loadConfig({ ...base, [name]: "0" })).not.toThrow();
+    else expect(() => loadConfig({ ...base, [name]: "0" }), `${name}=0`).toThrow(new RegExp(name));
   });
 });
