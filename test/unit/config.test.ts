@@ -40,7 +40,7 @@ describe("loadConfig", () => {
 });
 
 describe("durations and counts", () => {
-  // Settings where 0 is a deliberate "off" (documented in README's configuration table):
+  // Settings where 0 is a deliberate "off" (README's configuration table says so):
   // no hash queue (overflow is 503 at once), no client or revocation cache, no secret overlap.
   const ZERO_MEANS_OFF = ["LATCHKEY_PASSWORD_HASH_QUEUE", "LATCHKEY_CLIENT_CACHE_SECONDS", "LATCHKEY_REVOCATION_CACHE_SECONDS", "LATCHKEY_SECRET_OVERLAP_SECONDS"];
   // Every numeric setting, found from the schema itself so a new one is covered without a word here.
