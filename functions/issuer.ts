@@ -49,6 +49,7 @@ export function createIssuer(config: Config, aws: AwsClients = createAwsClients(
   const keys = new KeyStore(config, aws);
   const users = new Users(config, aws, throttle);
   const refreshTokens = new RefreshTokens(config, aws, revocations);
+  const sessions = new BrowserSessions(config, aws, refreshTokens, revocations);
   return {
     config,
     aws,
@@ -58,9 +59,10 @@ export function createIssuer(config: Config, aws: AwsClients = createAwsClients(
     clients,
     clientAuth: new ClientAuthenticator(config, clients, new AssertionVerifier(config, aws)),
     revocations,
-    accounts: new Accounts(config, users, revocations, new PasswordResets(config, aws)),
+    // Ending a person's sessions (password change, disable, delete, reset) ends browser sessions too.
+    accounts: new Accounts(config, users, revocations, new PasswordResets(config, aws), sessions),
     accessTokens: new AccessTokenVerifier(config, keys, revocations),
-    sessions: new BrowserSessions(config, aws, refreshTokens, revocations),
+    sessions,
     codes: new AuthorizationCodes(config, aws, refreshTokens),
   };
 }

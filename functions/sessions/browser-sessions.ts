@@ -200,8 +200,11 @@ export class BrowserSessions {
     }
   }
 
-  /** Ends every session of a person (password change, account deletion, "sign out everywhere"). */
-  async revokeAllForSubject(sub: string): Promise<number> {
+  /**
+   * Ends every session of a person (account deletion, disable, reset, "sign out everywhere"),
+   * or every one but `exceptSid` (a password change keeps the caller's session).
+   */
+  async revokeAllForSubject(sub: string, options: { exceptSid?: string | undefined } = {}): Promise<number> {
     let ended = 0;
     let start: Record<string, unknown> | undefined;
     do {
@@ -215,6 +218,7 @@ export class BrowserSessions {
         }),
       );
       for (const item of page.Items ?? []) {
+        if (item.sid === options.exceptSid) continue; // a password change keeps the caller's session
         await this.end(item.sid as string, "revoked");
         ended++;
       }

@@ -317,6 +317,18 @@ describe.skipIf(skipIntegration)("accounts", () => {
     });
   });
 
+  it("ends the person's browser sessions (OIDC sign-in): a password change keeps the caller's, disabling ends all", async () => {
+    const name = await newUser();
+    const account = (await t.issuer.users.byName(name))!;
+    const [mine, other] = [await t.issuer.sessions.start(account), await t.issuer.sessions.start(account)];
+    // The caller's access token came from browser session `mine`.
+    await t.issuer.accounts.changePassword({ sub: account.sub, sid: mine.session.sid }, GOOD_PASSWORD, NEW_PASSWORD);
+    expect(await t.issuer.sessions.resume(mine.cookie)).toBeDefined();
+    expect(await t.issuer.sessions.resume(other.cookie)).toBeUndefined();
+    await t.issuer.accounts.setDisabled(name, true);
+    expect(await t.issuer.sessions.resume(mine.cookie)).toBeUndefined();
+  });
+
   it("ends browser sessions through the hook: all of them, or all but the caller's on a password change", async () => {
     const calls: [string, string | undefined][] = [];
     const hook = { revokeAllForSubject: async (sub: string, options?: { exceptSid?: string | undefined }) => void calls.push([sub, options?.exceptSid]) };
