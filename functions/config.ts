@@ -128,6 +128,11 @@ export const envSchema = z.object({
   LATCHKEY_DOCUMENTS_BUCKET: z.string().optional(),
   /** CloudFront distribution whose /.well-known paths a key revocation invalidates. */
   LATCHKEY_DISTRIBUTION_ID: z.string().optional(),
+  /**
+   * Local mode only (`npm start` sets it): client jwks_uri may use http and point at loopback or
+   * private addresses. Refused inside Lambda.
+   */
+  LATCHKEY_ALLOW_PRIVATE_JWKS_URI: bool(false),
 
   LATCHKEY_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024).default(16 * 1024),
   LATCHKEY_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
@@ -175,6 +180,8 @@ export interface Config {
   originVerify: string[];
   documentsBucket: string | undefined;
   distributionId: string | undefined;
+  /** jwks_uri fetch rules (functions/clients/jwks-uri.ts). */
+  jwksUri: { allowPrivate: boolean; lambdaRuntimeApi: string | undefined };
   maxBodyBytes: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   serviceName: string;
@@ -209,6 +216,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (e.LATCHKEY_BRAND_LOGO_URL && !e.LATCHKEY_BRAND_LOGO_URL.startsWith("https://")) {
     throw new ConfigError("invalid configuration: LATCHKEY_BRAND_LOGO_URL must be an https URL");
+  }
+  if (e.LATCHKEY_ALLOW_PRIVATE_JWKS_URI && env.AWS_LAMBDA_RUNTIME_API) {
+    // Deployed, private targets would include the Lambda runtime API and the VPC.
+    throw new ConfigError("invalid configuration: LATCHKEY_ALLOW_PRIVATE_JWKS_URI is for local mode and cannot be set in Lambda");
   }
   if (e.LATCHKEY_USER_AUDIENCES.length === 0) {
     throw new ConfigError("invalid configuration: LATCHKEY_USER_AUDIENCES needs at least one audience");
@@ -252,6 +263,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     originVerify: e.LATCHKEY_ORIGIN_VERIFY,
     documentsBucket: e.LATCHKEY_DOCUMENTS_BUCKET || undefined,
     distributionId: e.LATCHKEY_DISTRIBUTION_ID || undefined,
+    jwksUri: { allowPrivate: e.LATCHKEY_ALLOW_PRIVATE_JWKS_URI, lambdaRuntimeApi: env.AWS_LAMBDA_RUNTIME_API || undefined },
     maxBodyBytes: e.LATCHKEY_MAX_BODY_BYTES,
     logLevel: e.LATCHKEY_LOG_LEVEL,
     serviceName: e.LATCHKEY_SERVICE_NAME,

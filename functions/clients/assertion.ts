@@ -14,6 +14,7 @@ import { PutCommand } from "@aws-sdk/lib-dynamodb";
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   decodeJwt,
   jwtVerify,
   type JWTVerifyGetKey,
@@ -23,6 +24,7 @@ import type { AwsClients } from "../storage/aws.js";
 import { isConditionalCheckFailed, nowSeconds } from "../storage/dynamo.js";
 import { InvalidClient } from "../errors.js";
 import type { Client } from "./clients.js";
+import { jwksFetch } from "./jwks-uri.js";
 
 export const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 export const ASSERTION_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"];
@@ -40,11 +42,14 @@ export function assertionClientId(assertion: string): string | undefined {
 
 export class AssertionVerifier {
   #remote = new Map<string, JWTVerifyGetKey>();
+  #fetch: ReturnType<typeof jwksFetch>;
 
   constructor(
     private readonly config: Config,
     private readonly aws: AwsClients,
-  ) {}
+  ) {
+    this.#fetch = jwksFetch(config.jwksUri);
+  }
 
   /** Verifies the assertion for this client and burns its jti; throws InvalidClient. */
   async verify(assertion: string, client: Client): Promise<void> {
@@ -104,7 +109,13 @@ export class AssertionVerifier {
     if (!client.jwksUri) return undefined;
     let remote = this.#remote.get(client.jwksUri);
     if (!remote) {
-      remote = createRemoteJWKSet(new URL(client.jwksUri), { timeoutDuration: 2000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+      // Fetched only through jwksFetch: https to public addresses, 64 KiB at most (jwks-uri.ts).
+      remote = createRemoteJWKSet(new URL(client.jwksUri), {
+        timeoutDuration: 2000,
+        cooldownDuration: 30_000,
+        cacheMaxAge: 600_000,
+        [customFetch]: this.#fetch,
+      });
       this.#remote.set(client.jwksUri, remote);
     }
     return remote;
@@ -124,6 +135,7 @@ function describe(err: unknown): string {
       return "no matching key";
     case "ERR_JOSE_ALG_NOT_ALLOWED":
       return "algorithm not allowed";
+    case "ERR_JWKS_URI_REFUSED":
     case "ERR_JWKS_TIMEOUT":
     case "ERR_JOSE_GENERIC":
       return "client keys could not be fetched";

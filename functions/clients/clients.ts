@@ -19,6 +19,7 @@ import { checkSignClaimsRegistration } from "../tokens/sign-claims.js";
 import { audit } from "../observability/audit.js";
 import type { Revocations } from "../revocations/revocations.js";
 import { checkRedirectUri, originsOf } from "./redirect-uris.js";
+import { checkJwksUri } from "./jwks-uri.js";
 
 /** How a client authenticates at /token; "none" is a public client (browser or native app, RFC 6749 2.1). */
 export type ClientAuth = "secret" | "private_key_jwt" | "both" | "none";
@@ -363,18 +364,7 @@ function validateNewClient(input: NewClient, auth: ClientAuth, config: Config): 
     for (const k of input.jwks?.keys ?? []) {
       if ("d" in k || "p" in k || "k" in k) throw new InvalidRequest("jwks must hold public keys only");
     }
-    if (input.jwksUri) {
-      let url: URL;
-      try {
-        url = new URL(input.jwksUri);
-      } catch {
-        throw new InvalidRequest("jwks_uri must be a URL");
-      }
-      const loopback = url.hostname === "127.0.0.1" || url.hostname === "localhost" || url.hostname === "[::1]";
-      if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) {
-        throw new InvalidRequest("jwks_uri must use https");
-      }
-    }
+    if (input.jwksUri) checkJwksUri(input.jwksUri, config.jwksUri);
   }
   if (input.accessTokenTtl !== undefined) {
     if (!Number.isInteger(input.accessTokenTtl) || input.accessTokenTtl < 1 || input.accessTokenTtl > config.maxAccessTokenTtlSeconds) {

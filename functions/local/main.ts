@@ -60,6 +60,8 @@ async function main(): Promise<void> {
     LATCHKEY_DYNAMODB_ENDPOINT: emulators.dynamodbEndpoint,
     LATCHKEY_S3_ENDPOINT: emulators.s3Endpoint,
     LATCHKEY_KEY_CACHE_SECONDS: "5",
+    // Local mode: clients may publish their keys on http://127.0.0.1 (never when deployed).
+    LATCHKEY_ALLOW_PRIVATE_JWKS_URI: "true",
   };
   const config = loadConfig({ ...process.env, ...env });
   await provision({
