@@ -59,7 +59,7 @@ export class Accounts {
    */
   async changePassword(caller: Caller, currentPassword: string, newPassword: string): Promise<void> {
     const account = await this.ofCaller(caller);
-    this.users.checkNewPassword(account, newPassword); // a rule broken costs no attempt
+    await this.users.checkNewPassword(account, newPassword); // a rule broken costs no attempt
     await this.#verifyPassword(account, currentPassword);
     const hash = await this.users.hashPassword(newPassword);
     const at = nowSeconds();
@@ -136,7 +136,7 @@ export class Accounts {
     const pending = await this.resets.peek(secret);
     const account = pending ? await this.users.byKey(pending.user) : undefined;
     if (!pending || !account || !stillCurrent(account, pending)) throw new InvalidGrant("this reset link is invalid, used or expired");
-    this.users.checkNewPassword(account, newPassword);
+    await this.users.checkNewPassword(account, newPassword);
     if (!(await this.resets.consume(secret))) throw new InvalidGrant("this reset link is invalid, used or expired");
     const hash = await this.users.hashPassword(newPassword);
     const at = nowSeconds();

@@ -78,7 +78,7 @@ export class Users {
   /** Creates a user; 400 for a broken rule, 409 when the (case-insensitive) name is taken. */
   async register(rawUsername: string, password: string): Promise<User> {
     const username = normalizeUsername(rawUsername);
-    checkPassword(password, username.display, this.config.password);
+    await checkPassword(password, username.display, this.config.password);
     const hash = await this.hashPassword(password);
     const user: User = { sub: randomUUID(), username: username.display };
     // The index first: a user is never visible without it (a failed put leaves a stale index, which lookups ignore).
@@ -197,8 +197,8 @@ export class Users {
   }
 
   /** Checks a new password against the rules for this account (400 naming the rule). */
-  checkNewPassword(account: Account, password: string): void {
-    checkPassword(password, account.username, this.config.password);
+  async checkNewPassword(account: Account, password: string): Promise<void> {
+    await checkPassword(password, account.username, this.config.password);
   }
 
   /**
