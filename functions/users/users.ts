@@ -14,8 +14,15 @@
  * - `SUB#<sub>` / `SUB`: the username key, so a token's `sub` finds its account. An index
  *   item that points at a user with another sub (deleted, name registered again) is stale and
  *   ignored.
+ * - `SKELETON#<sha256(skeleton)>` / `SKELETON`: the key and sub holding a UTS #39 confusable
+ *   skeleton, so a lookalike of an existing name is refused like a case variant. It is claimed
+ *   with a conditional write before the user is written and released if that write fails (a
+ *   single TransactWriteItems would be tidier, but dynalite, which local mode and the default
+ *   test backend run on, has no transactions). A claim whose user is missing (a crash between
+ *   the writes, or a removed account) is taken over by the next registration once it is older
+ *   than a minute.
  */
-import { randomUUID } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { DeleteCommand, GetCommand, PutCommand, ScanCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Config } from "../config.js";
 import type { AwsClients } from "../storage/aws.js";
@@ -23,12 +30,15 @@ import { isConditionalCheckFailed, nowSeconds } from "../storage/dynamo.js";
 import { Conflict, InvalidCredentials, InvalidGrant, InvalidRequest, UsernameTaken } from "../errors.js";
 import { coveredBy, secondsToWait } from "../revocations/rules.js";
 import { checkPassword } from "./password-policy.js";
-import { normalizeUsername, type Username } from "./usernames.js";
+import { normalizeUsername, checkNewUsername, type Username } from "./usernames.js";
+import { skeleton } from "./confusables.js";
 import type { LoginThrottle } from "./login-throttle.js";
 import { audit } from "../observability/audit.js";
 import { metrics } from "../observability/metrics.js";
 import { PasswordHashing } from "./password-hashing.js";
 
+/** How long a skeleton claim without its user is presumed in flight rather than abandoned. */
+const CLAIM_GRACE_SECONDS = 60;
 
 export interface User {
   sub: string;
@@ -75,12 +85,14 @@ export class Users {
     this.hashing = new PasswordHashing(config.passwordHashing);
   }
 
-  /** Creates a user; 400 for a broken rule, 409 when the (case-insensitive) name is taken. */
+  /** Creates a user; 400 for a broken rule, 409 when the name, a case variant or a lookalike is taken. */
   async register(rawUsername: string, password: string): Promise<User> {
     const username = normalizeUsername(rawUsername);
+    const skeleton = await checkNewUsername(username);
     await checkPassword(password, username.display, this.config.password);
     const hash = await this.hashPassword(password);
     const user: User = { sub: randomUUID(), username: username.display };
+    await this.#claimSkeleton(skeleton, username.key, user.sub);
     // The index first: a user is never visible without it (a failed put leaves a stale index, which lookups ignore).
     await this.#index(user.sub, username.key);
     try {
@@ -93,11 +105,52 @@ export class Users {
       );
     } catch (err) {
       await this.#unindex(user.sub).catch(() => undefined);
+      await this.#releaseSkeleton(skeleton, user.sub).catch(() => undefined); // else reclaimed after the grace period
       if (isConditionalCheckFailed(err)) throw new UsernameTaken("that username is already taken");
       throw err;
     }
     audit("user.registered", { sub: user.sub, username: user.username });
     return user;
+  }
+
+  /** Claims a skeleton for `sub`; 409 when a user (or a registration in flight) holds it. */
+  async #claimSkeleton(skeleton: string, key: string, sub: string): Promise<void> {
+    const itemKey = skeletonKey(skeleton);
+    const now = nowSeconds();
+    const claim = (condition: { ConditionExpression: string; ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> }) =>
+      this.aws.ddb.send(new PutCommand({ TableName: this.config.table, Item: { ...itemKey, key, sub, createdAt: now }, ...condition }));
+    try {
+      await claim({ ConditionExpression: "attribute_not_exists(pk)" });
+      return;
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
+    const taken = new UsernameTaken("that username, or one that looks the same, is already taken");
+    const held = (await this.aws.ddb.send(new GetCommand({ TableName: this.config.table, Key: itemKey, ConsistentRead: true }))).Item;
+    if (!held) throw taken; // released a moment ago by a registration that lost; let the caller retry
+    const holder = await this.aws.ddb.send(
+      new GetCommand({ TableName: this.config.table, Key: { pk: `USER#${held.key as string}`, sk: "USER" }, ConsistentRead: true }),
+    );
+    if (holder.Item || now - (held.createdAt as number) < CLAIM_GRACE_SECONDS) throw taken;
+    try {
+      // Only the abandoned claim we inspected is replaced, never one written meanwhile.
+      await claim({ ConditionExpression: "#sub = :held", ExpressionAttributeNames: { "#sub": "sub" }, ExpressionAttributeValues: { ":held": held.sub } });
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) throw taken;
+      throw err;
+    }
+  }
+
+  async #releaseSkeleton(skeleton: string, sub: string): Promise<void> {
+    await this.aws.ddb.send(
+      new DeleteCommand({
+        TableName: this.config.table,
+        Key: skeletonKey(skeleton),
+        ConditionExpression: "#sub = :sub",
+        ExpressionAttributeNames: { "#sub": "sub" },
+        ExpressionAttributeValues: { ":sub": sub },
+      }),
+    );
   }
 
   /**
@@ -246,6 +299,8 @@ export class Users {
       throw err;
     }
     await this.#unindex(account.sub);
+    // The name (and its lookalikes) is free again; a claim left behind is taken over anyway.
+    await this.#releaseSkeleton(skeleton(account.key), account.sub).catch(() => undefined);
   }
 
   /**
@@ -366,4 +421,8 @@ function decodeCursor(cursor: string): Record<string, unknown> {
     // fall through
   }
   throw new InvalidRequest("cursor is not one a previous page returned");
+}
+
+function skeletonKey(skeleton: string): { pk: string; sk: string } {
+  return { pk: `SKELETON#${createHash("sha256").update(skeleton).digest("base64url")}`, sk: "SKELETON" };
 }
