@@ -26,7 +26,7 @@ RUN npm run build
 FROM --platform=$BUILDPLATFORM public.ecr.aws/lambda/nodejs:22 AS runtime-deps
 # EXTERNAL_MODULES in infra/build.ts and what they require at run time; test/image runs
 # the bundle with exactly these modules beside it.
-ARG RUNTIME_MODULES="argon2 @phc/format node-gyp-build @zxcvbn-ts/language-common @zxcvbn-ts/dictionary-compression"
+ARG RUNTIME_MODULES="argon2 @phc/format node-gyp-build @zxcvbn-ts/language-common @zxcvbn-ts/dictionary-compression @zxcvbn-ts/core fastest-levenshtein unhomoglyph"
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \

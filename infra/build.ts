@@ -15,10 +15,11 @@ import { build } from "esbuild";
 /**
  * Left out of the bundle and installed beside it in the image (the Dockerfile's
  * RUNTIME_MODULES, which adds what these require at run time). argon2 is a native module;
- * the zxcvbn password list is required on first use (functions/users/password-policy.ts), so
- * a cold start that serves tokens never parses or decompresses it.
+ * the zxcvbn-ts estimator and password list (functions/users/password-policy.ts) and the
+ * confusables data (functions/users/confusables.ts) are required on first use, so a cold start
+ * that serves tokens never parses or decompresses them.
  */
-export const EXTERNAL_MODULES = ["argon2", "@zxcvbn-ts/language-common"];
+export const EXTERNAL_MODULES = ["argon2", "@zxcvbn-ts/language-common", "@zxcvbn-ts/core", "unhomoglyph"];
 
 /** Relative to the repository root. */
 export const OUT_DIR = "dist/lambda";

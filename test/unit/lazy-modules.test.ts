@@ -1,6 +1,7 @@
 /**
  * What only password routes need is loaded on first use, so a cold start that serves tokens
- * never pays for it (issue 15): argon2 (a native module) and the zxcvbn password list. The
+ * never pays for it (issue 15): argon2 (a native module), the zxcvbn-ts estimator and password
+ * list, and the confusables data for new usernames. The
  * router bundle leaves both external (infra/build.ts), so what the source does here is what
  * the bundle does.
  */
@@ -20,26 +21,29 @@ import { createRequire } from "node:module";
 const loaded = () => Object.keys(createRequire(import.meta.url).cache);
 const has = (name) => loaded().some((p) => p.includes("/node_modules/" + name + "/"));
 await import("./functions/lambda.ts");
-const afterImport = { argon2: has("argon2"), zxcvbn: has("@zxcvbn-ts/language-common") };
+const modules = () => ({ argon2: has("argon2"), zxcvbn: has("@zxcvbn-ts/language-common"), estimator: has("@zxcvbn-ts/core"), confusables: has("unhomoglyph") });
+const afterImport = modules();
 const { checkPassword } = await import("./functions/users/password-policy.ts");
 let refused = false;
-try { checkPassword("password1234567890", "alice", { minLength: 15, maxLength: 256 }); } catch { refused = true; }
+try { await checkPassword("password1234567890", "alice", { minLength: 15, maxLength: 256 }); } catch { refused = true; }
+const { checkNewUsername, normalizeUsername } = await import("./functions/users/usernames.ts");
+await checkNewUsername(normalizeUsername("alice"));
 const argon2 = (await import("./functions/users/argon2.ts")).default;
 const verified = await argon2.verify(await argon2.hash("a passphrase long enough", { type: argon2.argon2id }), "a passphrase long enough");
-process.stdout.write(JSON.stringify({ afterImport, refused, verified, afterUse: { argon2: has("argon2"), zxcvbn: has("@zxcvbn-ts/language-common") } }));
+process.stdout.write(JSON.stringify({ afterImport, refused, verified, afterUse: modules() }));
 `;
 
 describe("modules loaded on first use", () => {
-  it("importing the router loads neither argon2 nor the password list; using them does", async () => {
+  it("importing the router loads neither argon2, the password data nor the confusables; using them does", async () => {
     const { stdout } = await run(process.execPath, ["--import", "tsx", "--input-type=module", "-e", PROBE], {
       cwd: repo,
       env: { ...process.env, LATCHKEY_ISSUER: "http://127.0.0.1:1", LATCHKEY_TABLE: "lazy-test", LATCHKEY_KEY_BUCKET: "lazy-test" },
     });
     const out = JSON.parse(stdout) as Record<string, unknown>;
-    expect(out.afterImport).toEqual({ argon2: false, zxcvbn: false });
+    expect(out.afterImport).toEqual({ argon2: false, zxcvbn: false, estimator: false, confusables: false });
     expect(out.refused).toBe(true); // the list was loaded and "password1234567890" is on it
     expect(out.verified).toBe(true);
-    expect(out.afterUse).toEqual({ argon2: true, zxcvbn: true });
+    expect(out.afterUse).toEqual({ argon2: true, zxcvbn: true, estimator: true, confusables: true });
   });
 
   it("uses the package's own argon2id constant", () => {
