@@ -389,7 +389,7 @@ export class Users {
       .send(new PutCommand({ TableName: this.config.table, Item: { pk: `SUB#${item.sub as string}`, sk: "SUB", user: key } }))
       .then(() =>
         this.aws.ddb.send(
-          new UpdateCommand({ TableName: this.config.table, Key: { pk: item.pk, sk: "USER" }, UpdateExpression: "SET indexed = :true", ExpressionAttributeValues: { ":true": true } }),
+          new UpdateCommand({ TableName: this.config.table, Key: { pk: item.pk, sk: "USER" }, UpdateExpression: "SET #indexed = :true", ExpressionAttributeNames: { "#indexed": "indexed" }, ExpressionAttributeValues: { ":true": true } }), // INDEXED is a DynamoDB reserved word
         ),
       );
   }
