@@ -82,7 +82,14 @@ describe.skipIf(skipIntegration)("local mode (npm start) and the admin CLI", () 
     const doc = (await (await fetch(`${url}/.well-known/openid-configuration`)).json()) as { issuer: string };
     expect(doc.issuer).toBe(url);
     expect(local.output()).toContain("for development only");
-    expect((await post(`${url}/register`, { username: "local-alice", password: GOOD_PASSWORD })).status).toBe(201);
+    const registered = await post(`${url}/register`, { username: "local-alice", password: GOOD_PASSWORD });
+    expect(registered.status).toBe(201);
+    // Local mode prints the same JSON lines as Lambda: the audit record and the EMF metrics.
+    const requestId = registered.headers.get("x-request-id")!;
+    const records = () => local.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as Record<string, any>);
+    await eventually(() => records().some((r) => r._aws && r.route === "/register"));
+    expect(records().filter((r) => r.msg === "audit" && r.event === "user.registered")).toEqual([expect.objectContaining({ requestId, username: "local-alice" })]);
+    expect(local.output()).not.toContain(GOOD_PASSWORD);
   });
 
   it("keys list / rotate --force / revoke act on the running instance", async () => {
