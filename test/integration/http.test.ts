@@ -145,24 +145,26 @@ describe.skipIf(skipIntegration)("HTTP API", () => {
         await post(`${t.url}/login`, { username: name, password: "definitely the wrong password" });
         return performance.now() - start;
       };
-      const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      // The fastest of a few runs: load on a shared machine only ever adds time, so the minimum
+      // is the stable figure (a median of two flaked at load average 12).
+      const fastest = (xs: number[]) => Math.min(...xs);
       // Fresh names each time so the throttle never kicks in.
       const known: number[] = [];
       const unknown: number[] = [];
-      for (let i = 0; i < 2; i++) {
+      for (let i = 0; i < 4; i++) {
         const n = uniqueName();
         await post(`${t.url}/register`, { username: n, password: GOOD_PASSWORD });
         known.push(await time(n));
         unknown.push(await time(uniqueName()));
       }
       // Both paths run argon2id (~tens of ms); skipping it would make unknown users ~10x faster.
-      expect(median(unknown)).toBeGreaterThan(median(known) * 0.4);
+      expect(fastest(unknown)).toBeGreaterThan(fastest(known) * 0.6);
     });
 
     it("throttles repeated failures for one username with 429 and Retry-After", async () => {
       const username = uniqueName();
       await post(`${t.url}/register`, { username, password: GOOD_PASSWORD });
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 4; i++) {
         expect((await post(`${t.url}/login`, { username, password: "wrong wrong wrong wrong" })).status).toBe(401);
       }
       const blocked = await post(`${t.url}/login`, { username, password: GOOD_PASSWORD });
