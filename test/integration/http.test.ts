@@ -1,5 +1,5 @@
 /** Every route and error path of the HTTP contract, over real HTTP against a real issuer. */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
 import { GOOD_PASSWORD, post, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
 
@@ -146,7 +146,8 @@ describe.skipIf(skipIntegration)("HTTP API", () => {
         return performance.now() - start;
       };
       // The fastest of a few runs: load on a shared machine only ever adds time, so the minimum
-      // is the stable figure (a median of two flaked at load average 12).
+      // is the stable figure (a median of two flaked at load average 12). The test below pins the
+      // mechanism (one argon2 verification either way) without timing.
       const fastest = (xs: number[]) => Math.min(...xs);
       // Fresh names each time so the throttle never kicks in.
       const known: number[] = [];
@@ -158,13 +159,29 @@ describe.skipIf(skipIntegration)("HTTP API", () => {
         unknown.push(await time(uniqueName()));
       }
       // Both paths run argon2id (~tens of ms); skipping it would make unknown users ~10x faster.
-      expect(fastest(unknown)).toBeGreaterThan(fastest(known) * 0.6);
+      expect(fastest(unknown)).toBeGreaterThan(fastest(known) * 0.4);
+    });
+
+    it("runs one argon2id verification for an unknown user, as for a known one (no shortcut)", async () => {
+      const verify = vi.spyOn(t.issuer.users.hashing, "verify");
+      try {
+        const known = uniqueName();
+        await post(`${t.url}/register`, { username: known, password: GOOD_PASSWORD });
+        for (const name of [known, uniqueName()]) {
+          verify.mockClear();
+          expect((await post(`${t.url}/login`, { username: name, password: "definitely the wrong password" })).status).toBe(401);
+          expect(verify, name).toHaveBeenCalledTimes(1);
+          expect(verify.mock.calls[0]![0]).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+        }
+      } finally {
+        verify.mockRestore();
+      }
     });
 
     it("throttles repeated failures for one username with 429 and Retry-After", async () => {
       const username = uniqueName();
       await post(`${t.url}/register`, { username, password: GOOD_PASSWORD });
-      for (let i = 0; i < 4; i++) {
+      for (let i = 0; i < 3; i++) {
         expect((await post(`${t.url}/login`, { username, password: "wrong wrong wrong wrong" })).status).toBe(401);
       }
       const blocked = await post(`${t.url}/login`, { username, password: GOOD_PASSWORD });
