@@ -9,6 +9,7 @@ import { SignJWT, exportJWK, generateKeyPair } from "jose";
 import type { AwsClients } from "../../functions/storage/aws.js";
 import { post, skipIntegration, startTestIssuer, type TestIssuer } from "../support/issuer.js";
 import { captureLogs } from "../support/logs.js";
+import { interceptDdb } from "../support/aws.js";
 
 const API = "https://api.example.com";
 const BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -25,18 +26,11 @@ describe.skipIf(skipIntegration)("client authentication failures", () => {
 
   beforeAll(async () => {
     // Count client-record reads: the only storage work that could set unknown ids apart.
-    const countingReads = (aws: AwsClients): AwsClients => ({
-      ...aws,
-      ddb: new Proxy(aws.ddb, {
-        get: (target, prop) =>
-          prop === "send"
-            ? (cmd: unknown) => {
-                if (cmd instanceof GetCommand && String(cmd.input.Key?.pk).startsWith("CLIENT#")) clientReads++;
-                return target.send(cmd as never);
-              }
-            : Reflect.get(target, prop),
-      }),
-    });
+    const countingReads = (aws: AwsClients) =>
+      interceptDdb(aws, (cmd, send) => {
+        if (cmd instanceof GetCommand && String(cmd.input.Key?.pk).startsWith("CLIENT#")) clientReads++;
+        return send(cmd);
+      });
     t = await startTestIssuer({}, { wrapAws: countingReads });
     const pair = await generateKeyPair("ES256", { extractable: true });
     const jwks = { keys: [{ ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "ES256" }] };

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsClients } from "../../functions/storage/aws.js";
 import { post, skipIntegration, startTestIssuer, type TestIssuer } from "../support/issuer.js";
 import { captureLogs } from "../support/logs.js";
+import { interceptDdb } from "../support/aws.js";
 
 const SECRET_DETAIL = "One or more parameter values were invalid: table latchkey-internal-4711";
 
@@ -16,23 +17,16 @@ describe.skipIf(skipIntegration)("errors from the AWS SDK", () => {
   let fault: "client" | "server" | undefined;
 
   beforeAll(async () => {
-    const injecting = (aws: AwsClients): AwsClients => ({
-      ...aws,
-      ddb: new Proxy(aws.ddb, {
-        get: (target, prop) =>
-          prop === "send"
-            ? (cmd: unknown) => {
-                if (!fault) return target.send(cmd as never);
-                const err = Object.assign(new Error(SECRET_DETAIL), {
-                  name: fault === "client" ? "ValidationException" : "InternalServerError",
-                  $fault: fault,
-                  $metadata: { httpStatusCode: fault === "client" ? 400 : 500, requestId: "AWS-REQ-1" },
-                });
-                return Promise.reject(err);
-              }
-            : Reflect.get(target, prop),
-      }),
-    });
+    const injecting = (aws: AwsClients) =>
+      interceptDdb(aws, (cmd, send) => {
+        if (!fault) return send(cmd);
+        const err = Object.assign(new Error(SECRET_DETAIL), {
+          name: fault === "client" ? "ValidationException" : "InternalServerError",
+          $fault: fault,
+          $metadata: { httpStatusCode: fault === "client" ? 400 : 500, requestId: "AWS-REQ-1" },
+        });
+        return Promise.reject(err);
+      });
     t = await startTestIssuer({}, { wrapAws: injecting });
   });
   afterAll(() => t?.close());

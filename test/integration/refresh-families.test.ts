@@ -11,6 +11,7 @@ import { setLogLevel } from "../../functions/log.js";
 import { createAwsClients, type AwsClients } from "../../functions/storage/aws.js";
 import { familyRef, RefreshTokens } from "../../functions/tokens/refresh-tokens.js";
 import { provisionedEnv, skipIntegration } from "../support/issuer.js";
+import { interceptDdb } from "../support/aws.js";
 
 const GRANT = { sub: "user-1", aud: "latchkey", scope: ["openid"] };
 
@@ -55,15 +56,7 @@ describe.skipIf(skipIntegration)("refresh-token families", () => {
     const snapshot = await stored(first);
     const second = (await rt.rotate(first)).token;
     // This instance reads the family as it was before the rotation (as a racing request would).
-    const stale: AwsClients = {
-      ...aws,
-      ddb: new Proxy(aws.ddb, {
-        get: (target, prop) =>
-          prop === "send"
-            ? (cmd: unknown) => (cmd instanceof GetCommand ? Promise.resolve({ Item: snapshot }) : target.send(cmd as never))
-            : Reflect.get(target, prop),
-      }),
-    };
+    const stale = interceptDdb(aws, (cmd, send) => (cmd instanceof GetCommand ? Promise.resolve({ Item: snapshot }) : send(cmd)));
     await expect(families({}, stale).rotate(first)).rejects.toMatchObject({ code: "invalid_grant", description: expect.stringMatching(/already been used/) });
     const after = await stored(first);
     expect(after.uses).toBe(1);
