@@ -136,6 +136,30 @@ describe.skipIf(skipIntegration)("userinfo and logout", () => {
     expect((await refresh(kept.json.refresh_token)).json.error).toBe("invalid_grant");
   });
 
+  it("a session cookie with the right sid but another secret is no session", async () => {
+    const browser = new TestBrowser();
+    await signIn(browser);
+    const real = browser.jar.cookies.get("lk_session")!;
+    browser.jar.cookies.set("lk_session", real.slice(0, 4 + 22) + "A".repeat(43));
+    const res = await browser.get(`${t.url}/authorize?${new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: REDIRECT, code_challenge: "x".repeat(43), code_challenge_method: "S256", prompt: "none" })}`);
+    expect(new URL(res.location!).searchParams.get("error")).toBe("login_required");
+  });
+
+  it("a code whose session ended before the exchange gets no tokens", async () => {
+    const browser = new TestBrowser();
+    const verifier = randomBytes(32).toString("base64url");
+    const challenge = createHash("sha256").update(verifier).digest("base64url");
+    await signIn(browser);
+    const sso = await browser.get(`${t.url}/authorize?${new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: REDIRECT, scope: "openid", code_challenge: challenge, code_challenge_method: "S256" })}`);
+    const code = new URL(sso.location!).searchParams.get("code")!;
+    const ask = await browser.get(`${t.url}/logout`);
+    const { action, hidden } = readForm(ask.body);
+    expect((await browser.submit(t.url, action, hidden)).status).toBe(200);
+    const res = await post(`${t.url}/token`, new URLSearchParams({ grant_type: "authorization_code", code, client_id: clientId, redirect_uri: REDIRECT, code_verifier: verifier }).toString(), FORM);
+    expect(res.status).toBe(400);
+    expect(res.json.error_description).toMatch(/session has ended/);
+  });
+
   it("sign-out everywhere (DELETE /account/sessions) also ends single sign-on", async () => {
     const browser = new TestBrowser();
     const tokens = await signIn(browser);
