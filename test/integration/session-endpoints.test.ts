@@ -50,6 +50,7 @@ describe.skipIf(skipIntegration)("userinfo and logout", () => {
     const viaForm = await userinfo(FORM, { method: "POST", body: `access_token=${tokens.access_token}` });
     expect(await viaForm.json()).toEqual(body);
     const narrow = await signIn(new TestBrowser(), "openid");
+    expect(JSON.parse(Buffer.from(narrow.id_token!.split(".")[1]!, "base64url").toString()).preferred_username).toBeUndefined();
     expect(await (await userinfo({ authorization: `Bearer ${narrow.access_token}` })).json()).toEqual({ sub: body.sub });
   });
 
