@@ -3,8 +3,9 @@
 #
 # build:         bundle the router with esbuild (`npm run build`, infra/build.ts ->
 #                dist/lambda/index.mjs).
-# runtime-deps:  the only modules the bundle leaves external: argon2 (native) and what it
-#                requires at run time, at the lockfile's versions. argon2's package ships
+# runtime-deps:  the only modules the bundle leaves external: argon2 (native), the lazily
+#                loaded password-strength and confusables data, and what they require at run
+#                time, at the lockfile's versions. argon2's package ships
 #                prebuilt binaries for linux x64 and arm64 (glibc), and loads the right one
 #                at run time, so nothing is compiled.
 # final:         the AWS Lambda Node.js 22 base image with the bundle and those modules.
@@ -23,15 +24,16 @@ COPY infra/build.ts ./infra/
 COPY functions ./functions
 RUN npm run build
 
-FROM --platform=$BUILDPLATFORM public.ecr.aws/lambda/nodejs:22 AS runtime-deps
+# Copied out of the build stage's install (the whole lockfile): some runtime modules (the
+# zxcvbn-ts estimator and dictionaries, unhomoglyph) are devDependencies, kept out of what an SDK
+# consumer installs, so an install without devDependencies here would miss them. Only the listed
+# modules reach the final image.
+FROM build AS runtime-deps
 # EXTERNAL_MODULES in infra/build.ts and what they require at run time; test/image runs
 # the bundle with exactly these modules beside it.
 ARG RUNTIME_MODULES="argon2 @phc/format node-gyp-build @zxcvbn-ts/language-common @zxcvbn-ts/dictionary-compression @zxcvbn-ts/core fastest-levenshtein unhomoglyph"
-WORKDIR /src
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
- && for m in $RUNTIME_MODULES; do \
-      mkdir -p "/deps/node_modules/$(dirname "$m")" && cp -R "node_modules/$m" "/deps/node_modules/$m"; \
+RUN for m in $RUNTIME_MODULES; do \
+      mkdir -p "/deps/node_modules/$(dirname "$m")" && cp -R "/src/node_modules/$m" "/deps/node_modules/$m"; \
     done
 
 FROM public.ecr.aws/lambda/nodejs:22

@@ -45,9 +45,18 @@ describe("the Dockerfile", () => {
     expect(dockerfile).toMatch(/^CMD \["index\.handler"\]$/m);
   });
 
-  it("installs production dependencies only, from the lockfile", () => {
-    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+  it("puts only the runtime modules beside the bundle, each from the lockfile install it copies from", () => {
     expect(dockerfile).toMatch(/^COPY --from=runtime-deps \/deps\/node_modules \$\{LAMBDA_TASK_ROOT\}\/node_modules$/m);
+    expect(dockerfile).toMatch(/cp -R "\/src\/node_modules\/\$m" "\/deps\/node_modules\/\$m"/);
+    // An install that omits devDependencies must still contain every module the stage copies:
+    // a runtime module that is a devDependency would be missing and the image build would fail.
+    const lock = JSON.parse(readFileSync(resolve(repo, "package-lock.json"), "utf8")) as { packages: Record<string, { dev?: boolean }> };
+    const omitsDev = /npm ci[^\n]*--omit=dev/.test(dockerfile);
+    for (const m of runtimeModules) {
+      const entry = lock.packages[`node_modules/${m}`];
+      expect(entry, `${m} is in the lockfile`).toBeDefined();
+      if (omitsDev) expect(entry!.dev, `${m} is a devDependency, which npm ci --omit=dev leaves out`).not.toBe(true);
+    }
   });
 
   it("ships every module the build leaves external", () => {
