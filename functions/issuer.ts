@@ -63,6 +63,6 @@ export function createIssuer(config: Config, aws: AwsClients = createAwsClients(
     accounts: new Accounts(config, users, revocations, new PasswordResets(config, aws), sessions),
     accessTokens: new AccessTokenVerifier(config, keys, revocations),
     sessions,
-    codes: new AuthorizationCodes(config, aws, refreshTokens),
+    codes: new AuthorizationCodes(config, aws, refreshTokens, revocations),
   };
 }

@@ -21,6 +21,8 @@ export interface AccessTokenRequest {
   sid?: string | undefined;
   /** Seconds; capped at config.maxAccessTokenTtlSeconds. */
   ttl?: number;
+  /** A token id chosen in advance (the authorization code records it so a replay can revoke it). */
+  jti?: string;
   /** Extra claims (never overriding iss, iat, exp, nbf, jti; `sid` overrides a claimed sid). */
   claims?: Record<string, unknown>;
 }
@@ -42,7 +44,7 @@ export async function issueAccessToken(
   const key = await keys.signingKey();
   const now = Math.floor(Date.now() / 1000);
   const expiresIn = Math.min(req.ttl ?? config.accessTokenTtlSeconds, config.maxAccessTokenTtlSeconds);
-  const jti = randomUUID();
+  const jti = req.jti ?? randomUUID();
   const scope = req.scope.join(" ");
   const extra: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(req.claims ?? {})) if (!SERVER_SET.has(k)) extra[k] = v;

@@ -12,7 +12,7 @@
  *   const code = await codes.issue({ clientId, redirectUri, codeChallenge, sub, ... });
  *   const { grant, familyId } = await codes.redeem(code, (grant) => checkBinding(grant));
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { GetCommand, PutCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { Config } from "../config.js";
 import type { AwsClients } from "../storage/aws.js";
@@ -20,6 +20,7 @@ import { isConditionalCheckFailed, nowSeconds } from "../storage/dynamo.js";
 import { InvalidGrant } from "../errors.js";
 import { audit } from "../observability/audit.js";
 import { newFamilyId, type RefreshTokens } from "./refresh-tokens.js";
+import type { Revocations } from "../revocations/revocations.js";
 
 /** What a code stands for: everything the token endpoint needs, decided at /authorize. */
 export interface CodeGrant {
@@ -45,6 +46,7 @@ export class AuthorizationCodes {
     private readonly config: Config,
     private readonly aws: AwsClients,
     private readonly refreshTokens: RefreshTokens,
+    private readonly revocations: Pick<Revocations, "revokeToken">,
   ) {}
 
   async issue(grant: CodeGrant): Promise<string> {
@@ -63,10 +65,10 @@ export class AuthorizationCodes {
   /**
    * Spends a code. `check` runs first (client, redirect_uri and PKCE binding) and may throw to
    * refuse without spending. Exactly one redemption succeeds; any other presentation of the
-   * code is a replay: invalid_grant, and the refresh-token family issued from it is revoked
+   * code is a replay: invalid_grant, and the refresh-token family and the access token issued from it are revoked
    * (RFC 6749 section 4.1.2: "SHOULD revoke all tokens previously issued based on that code").
    */
-  async redeem(code: string, check: (grant: CodeGrant) => void): Promise<{ grant: CodeGrant; familyId: string }> {
+  async redeem(code: string, check: (grant: CodeGrant) => void): Promise<{ grant: CodeGrant; familyId: string; jti: string }> {
     if (!SHAPE.test(code)) throw new InvalidGrant("the authorization code is invalid or expired");
     const key = { pk: `CODE#${digestOf(code)}`, sk: "CODE" };
     const item = (await this.aws.ddb.send(new GetCommand({ TableName: this.config.table, Key: key, ConsistentRead: true }))).Item;
@@ -76,14 +78,18 @@ export class AuthorizationCodes {
     const { pk: _pk, sk: _sk, ttl: _ttl, expiresAt: _e, ...grant } = item;
     check(grant as CodeGrant);
     const familyId = newFamilyId();
+    // The access token's id, fixed here with the family so a replay can revoke both; it expires
+    // no later than the longest access-token lifetime from now.
+    const jti = randomUUID();
+    const jtiExpiresAt = nowSeconds() + this.config.maxAccessTokenTtlSeconds;
     try {
       await this.aws.ddb.send(
         new UpdateCommand({
           TableName: this.config.table,
           Key: key,
-          UpdateExpression: "SET redeemedAt = :now, familyId = :family",
+          UpdateExpression: "SET redeemedAt = :now, familyId = :family, jti = :jti, jtiExpiresAt = :jtiExp",
           ConditionExpression: "attribute_exists(pk) AND attribute_not_exists(redeemedAt) AND expiresAt > :now",
-          ExpressionAttributeValues: { ":now": nowSeconds(), ":family": familyId },
+          ExpressionAttributeValues: { ":now": nowSeconds(), ":family": familyId, ":jti": jti, ":jtiExp": jtiExpiresAt },
         }),
       );
     } catch (err) {
@@ -93,11 +99,14 @@ export class AuthorizationCodes {
       if (now?.redeemedAt !== undefined) return this.#replayed(now);
       throw new InvalidGrant("the authorization code has expired");
     }
-    return { grant: grant as CodeGrant, familyId };
+    return { grant: grant as CodeGrant, familyId, jti };
   }
 
   async #replayed(item: Record<string, unknown>): Promise<never> {
     if (typeof item.familyId === "string") await this.refreshTokens.revokeFamily(item.familyId);
+    if (typeof item.jti === "string" && typeof item.jtiExpiresAt === "number") {
+      await this.revocations.revokeToken(item.jti, item.jtiExpiresAt);
+    }
     audit("authorization_code.reuse_detected", { sub: item.sub as string, clientId: item.clientId as string });
     throw new InvalidGrant("the authorization code has already been used; tokens issued from it are revoked");
   }

@@ -228,7 +228,7 @@ describe.skipIf(skipIntegration)("authorization code flow with the hosted sign-i
     expect((await exchange({ code, client_id: publicId, code_verifier: verifier })).status).toBe(200);
   });
 
-  it("answers a replayed code with invalid_grant and revokes the refresh token issued from it", async () => {
+  it("answers a replayed code with invalid_grant and revokes the refresh and access tokens issued from it", async () => {
     const { verifier, challenge } = pkce();
     const code = codeFrom((await signIn(new TestBrowser(), request(publicId, challenge))).location);
     const first = await exchange({ code, client_id: publicId, code_verifier: verifier });
@@ -241,6 +241,10 @@ describe.skipIf(skipIntegration)("authorization code flow with the hosted sign-i
     const refresh = await post(`${t.url}/token`, form({ grant_type: "refresh_token", refresh_token: first.json.refresh_token, client_id: publicId }), FORM);
     expect(refresh.status).toBe(400);
     expect(refresh.json.error).toBe("invalid_grant");
+    // RFC 6749 4.1.2: every token issued from the code, the access token too.
+    const { aud } = decodeJwt(first.json.access_token);
+    const validate = await fetch(`${t.url}/validate?audience=${encodeURIComponent(String(aud))}`, { headers: { authorization: `Bearer ${first.json.access_token}` } });
+    expect(validate.status).toBe(401);
   });
 
   it("authenticates a confidential client at the token endpoint", async () => {

@@ -30,7 +30,7 @@ export async function handler(issuer: Issuer, params: TokenParams, c: Context): 
   const verifier = params.code_verifier;
   await issuer.keys.signingKey(); // 503 before the code is spent, not after
 
-  const { grant, familyId } = await issuer.codes.redeem(params.code, (g) => {
+  const { grant, familyId, jti } = await issuer.codes.redeem(params.code, (g) => {
     if (g.clientId !== client.clientId) throw new InvalidGrant("the authorization code was issued to another client");
     if (g.redirectUri !== params.redirect_uri) throw new InvalidGrant("redirect_uri does not match the authorization request");
     // RFC 7636 section 4.6: BASE64URL(SHA256(ASCII(code_verifier))) == code_challenge.
@@ -54,6 +54,7 @@ export async function handler(issuer: Issuer, params: TokenParams, c: Context): 
     clientId: client.clientId,
     ttl: client.accessTokenTtl,
     sid: grant.sid,
+    jti,
   });
   const idToken = grant.scope.includes("openid")
     ? await issueIdToken(issuer.keys, issuer.config, {
