@@ -41,6 +41,13 @@ export interface StackConfig {
   corsOrigins: string[];
   /** The audience GET /validate requires when the request names none. */
   validateAudience: string | undefined;
+  /** Browser sign-in sessions (OIDC): idle and absolute lifetimes in seconds. */
+  sessionIdleTtl: number;
+  sessionAbsoluteTtl: number;
+  /** Branding of the hosted sign-in pages. */
+  brandName: string;
+  brandLogoUrl: string | undefined;
+  brandAccent: string;
   /** SNS topic every alarm notifies (the CloudFront alarm: see edgeAlarmTopicArn). */
   alarmTopicArn: string | undefined;
   throttleRate: number;
@@ -130,6 +137,11 @@ export function readConfig(): StackConfig {
     userScopes: c.getObject<string[]>("userScopes") ?? ["openid", "profile"],
     corsOrigins: c.getObject<string[]>("corsOrigins") ?? [],
     validateAudience: c.get("validateAudience") || undefined,
+    sessionIdleTtl: c.getNumber("sessionIdleTtl") ?? 24 * 3600,
+    sessionAbsoluteTtl: c.getNumber("sessionAbsoluteTtl") ?? 7 * 24 * 3600,
+    brandName: c.get("brandName") || "Latchkey",
+    brandLogoUrl: c.get("brandLogoUrl") || undefined,
+    brandAccent: c.get("brandAccent") || "#1f6feb",
     alarmTopicArn,
     throttleRate: c.getNumber("throttleRate") ?? 200,
     throttleBurst: c.getNumber("throttleBurst") ?? 400,
@@ -244,6 +256,11 @@ export function routerEnvironment(cfg: StackConfig): Record<string, string> {
     LATCHKEY_USER_SCOPES: cfg.userScopes.join(" "),
     LATCHKEY_CORS_ORIGINS: cfg.corsOrigins.join(","),
     ...(cfg.validateAudience ? { LATCHKEY_VALIDATE_AUDIENCE: cfg.validateAudience } : {}),
+    LATCHKEY_SESSION_IDLE_TTL: String(cfg.sessionIdleTtl),
+    LATCHKEY_SESSION_ABSOLUTE_TTL: String(cfg.sessionAbsoluteTtl),
+    LATCHKEY_BRAND_NAME: cfg.brandName,
+    ...(cfg.brandLogoUrl ? { LATCHKEY_BRAND_LOGO_URL: cfg.brandLogoUrl } : {}),
+    LATCHKEY_BRAND_ACCENT: cfg.brandAccent,
     LATCHKEY_LOG_LEVEL: cfg.logLevel,
     // Metrics carry the stack as their `service` dimension; alarms and the dashboard filter on it.
     LATCHKEY_SERVICE_NAME: cfg.prefix,

@@ -156,6 +156,11 @@ describe("the functions' environment", () => {
       "latchkey:userScopes": ["openid", "orders:read"],
       "latchkey:logLevel": "warn",
       "latchkey:validateAudience": "https://api.example.com",
+      "latchkey:sessionIdleTtl": "3600",
+      "latchkey:sessionAbsoluteTtl": "43200",
+      "latchkey:brandName": "Acme Sign-in",
+      "latchkey:brandLogoUrl": "https://cdn.example.com/logo.svg",
+      "latchkey:brandAccent": "#aa3300",
     });
     const env = {
       ...routerEnvironment(cfg),
@@ -176,6 +181,8 @@ describe("the functions' environment", () => {
       userScopes: ["openid", "orders:read"],
       logLevel: "warn",
       validateAudience: "https://api.example.com",
+      session: { idleSeconds: 3600, absoluteSeconds: 43200 },
+      brand: { name: "Acme Sign-in", logoUrl: "https://cdn.example.com/logo.svg", accentColor: "#aa3300" },
     });
   });
 });
