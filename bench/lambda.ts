@@ -36,6 +36,7 @@ import { cognitoM2mPerMillionUsd, costPerMillion, MEMORY_SIZES_MB, requestUnits,
 const INVOCATIONS = Number(process.env.BENCH_LAMBDA_INVOCATIONS ?? 300);
 const ROUNDS = Number(process.env.BENCH_LAMBDA_ROUNDS ?? 4);
 const COLD_STARTS = Number(process.env.BENCH_COLD_STARTS ?? 5);
+const PROFILE = profileScenario(process.env.BENCH_LAMBDA_PROFILE);
 const LOGINS = Math.max(3, Math.round(INVOCATIONS / 30));
 const AUDIENCE = "https://api.bench.example";
 /**
@@ -116,6 +117,19 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
       await invoke("login", 1);
       await handler.call("rawSign", { count: 20, form: "callback", bytes: tokenBytes });
       await handler.call("rawSign", { count: 20, form: "sync", bytes: tokenBytes });
+
+      if (PROFILE) {
+        // BENCH_LAMBDA_PROFILE=clientCredentials (or refreshGrant, jwks): one scenario under the
+        // CPU profiler, written beside the output; the figures below are then not taken.
+        const file = resolve(`lambda-${PROFILE}.cpuprofile`);
+        const stats = await handler.call<InvocationStats>("profile", {
+          event: events[PROFILE],
+          count: INVOCATIONS * ROUNDS,
+          file,
+          ...(PROFILE === "refreshGrant" ? { chain: { field: "refresh_token", token: refreshToken } } : {}),
+        });
+        return { report: { profile: file, invocations: stats }, targets: {} };
+      }
 
       const runs: Record<Scenario | "rawSignCallback" | "rawSignSync", InvocationStats[]> = {
         rawSignCallback: [], rawSignSync: [], clientCredentials: [], refreshGrant: [], jwks: [], login: [],
@@ -250,6 +264,12 @@ interface Aggregate {
   responseBytes: number;
   statuses: Record<string, number>;
   firstFailure?: string;
+}
+
+function profileScenario(value: string | undefined): Exclude<Scenario, "login"> | undefined {
+  if (!value) return undefined;
+  if (value === "clientCredentials" || value === "refreshGrant" || value === "jwks") return value;
+  throw new Error(`BENCH_LAMBDA_PROFILE must be clientCredentials, refreshGrant or jwks, not ${value}`);
 }
 
 function median(values: number[]): number {

@@ -21,10 +21,10 @@
  * event kind), and rotation and ensure-keys emit the key-age metric as well.
  * Anything else is rejected (thrown), so a misconfigured trigger fails loudly.
  */
-import { handle } from "hono/aws-lambda";
 import { loadConfig } from "./config.js";
 import { createIssuer, type Issuer } from "./issuer.js";
 import { createApp } from "./http/app.js";
+import { lambdaHttpHandler, type HttpApiEvent } from "./http/lambda-adapter.js";
 import { randomUUID } from "node:crypto";
 import { log, withRequestContext } from "./log.js";
 import { flushAuditTrail } from "./observability/audit.js";
@@ -55,14 +55,14 @@ export function classifyEvent(event: unknown): EventKind {
 }
 
 let issuer: Issuer | undefined;
-let httpHandler: ReturnType<typeof handle> | undefined;
+let httpHandler: ReturnType<typeof lambdaHttpHandler> | undefined;
 
-function init(): { issuer: Issuer; httpHandler: ReturnType<typeof handle> } {
+function init(): { issuer: Issuer; httpHandler: ReturnType<typeof lambdaHttpHandler> } {
   if (!issuer || !httpHandler) {
     const config = loadConfig(process.env);
     setSigningMode("inline"); // one request per instance at a time: no thread-pool hand-off
     issuer = createIssuer(config);
-    httpHandler = handle(createApp(issuer));
+    httpHandler = lambdaHttpHandler(createApp(issuer));
   }
   return { issuer, httpHandler };
 }
@@ -77,7 +77,7 @@ export async function handler(event: unknown, context?: { awsRequestId?: string 
   const kind = classifyEvent(event);
   const { issuer, httpHandler } = init();
   // The HTTP app sets up each request's own context.
-  if (kind === "http") return httpHandler(event as Parameters<typeof httpHandler>[0], context as never);
+  if (kind === "http") return httpHandler(event as HttpApiEvent, context);
   return withRequestContext({ requestId: context?.awsRequestId ?? randomUUID(), route: kind }, async () => {
     try {
       return await handleEvent(kind, event, issuer);

@@ -45,7 +45,7 @@ export async function buildRouter(root = process.cwd()): Promise<void> {
     // command into aggregated clients at import. Minified, the bundle parses in half the time;
     // names are kept for logs and error names.
     mainFields: ["module", "main"],
-    minify: true,
+    minify: process.env.LATCHKEY_BUILD_MINIFY !== "0", // =0 for a profile with readable names
     keepNames: true,
     sourcemap: true, // the functions run with NODE_OPTIONS=--enable-source-maps
     legalComments: "none",

@@ -15,9 +15,14 @@
  *   response's refresh token (the first comes in `chain.token`).
  * - `rawSign` { count, form: "callback" | "sync", bytes } -> InvocationStats for bare signatures.
  * - `memory` -> process.memoryUsage()
+ * - `profile` { event, count, file } -> runs `invoke` under the V8 CPU profiler (node:inspector,
+ *   50 µs sampling) and writes the .cpuprofile to `file`: one scenario's profile, without the
+ *   other scenarios, the emulators or the bench's own set-up in it.
  */
 import { generateKeyPairSync, sign, type KeyObject } from "node:crypto";
 import { pathToFileURL } from "node:url";
+import { writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { serveParent } from "./child.js";
 import { percentile } from "./load.js";
 
@@ -48,8 +53,8 @@ async function main(): Promise<void> {
   let key: KeyObject | undefined;
   let sequence = 0;
 
-  serveParent({ pid: process.pid }, {
-    invoke: async (payload) => {
+  const calls = {
+    invoke: async (payload: unknown) => {
       const { event, count, chain } = payload as InvokeRequest;
       let token = chain?.token;
       const stats = await timed(count, async () => {
@@ -62,7 +67,7 @@ async function main(): Promise<void> {
       });
       return chain ? { ...stats, lastToken: token } : stats;
     },
-    rawSign: async (payload) => {
+    rawSign: async (payload: unknown) => {
       const { count, form, bytes } = payload as { count: number; form: "callback" | "sync"; bytes: number };
       key ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey;
       const k = key;
@@ -76,7 +81,21 @@ async function main(): Promise<void> {
       });
     },
     memory: () => process.memoryUsage(),
-  });
+    profile: async (payload: unknown) => {
+      const { file, ...request } = payload as InvokeRequest & { file: string };
+      const session = new Session();
+      session.connect();
+      await session.post("Profiler.enable");
+      await session.post("Profiler.setSamplingInterval", { interval: 50 });
+      await session.post("Profiler.start");
+      const stats = await calls.invoke(request);
+      const { profile } = await session.post("Profiler.stop");
+      session.disconnect();
+      writeFileSync(file, JSON.stringify(profile));
+      return stats;
+    },
+  };
+  serveParent({ pid: process.pid }, calls);
 }
 
 /** Runs `once` `count` times in sequence, timing each. */

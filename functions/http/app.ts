@@ -9,7 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { Issuer } from "../issuer.js";
 import type { AppEnv } from "./env.js";
 import { AuthorizationErrorRedirect, MethodNotAllowed, NotFound, OAuthError, TemporarilyUnavailable } from "../errors.js";
-import { log, withRequestContext, type RequestContext } from "../log.js";
+import { flushDeferredRecords, log, withRequestContext, type RequestContext } from "../log.js";
 import { metrics } from "../observability/metrics.js";
 import { flushAuditTrail } from "../observability/audit.js";
 import { routePath } from "hono/route";
@@ -50,14 +50,19 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
       route: routeOf(c),
       sourceIp: sourceIpOf(env),
       forwardedFor: c.req.header("x-forwarded-for")?.slice(0, 256),
+      deferred: [],
     };
     await withRequestContext(context, async () => {
-      await next();
-      await flushAuditTrail();
+      try {
+        await next();
+        await flushAuditTrail();
+        c.res.headers.set("X-Request-Id", requestId);
+        c.res.headers.set("X-Content-Type-Options", "nosniff");
+        metrics.response(context.route, c.res.status, Math.round((performance.now() - started) * 10) / 10);
+      } finally {
+        flushDeferredRecords(context);
+      }
     });
-    c.res.headers.set("X-Request-Id", requestId);
-    c.res.headers.set("X-Content-Type-Options", "nosniff");
-    metrics.response(context.route, c.res.status, Math.round((performance.now() - started) * 10) / 10);
   });
 
   // Deployed: only CloudFront's requests (they carry the origin-verify header) get through.

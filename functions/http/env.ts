@@ -6,10 +6,11 @@ export interface AppEnv {
     page?: boolean;
   };
   Bindings: {
-    /** Present when running under hono/aws-lambda. */
-    lambdaContext?: { awsRequestId?: string };
+    /** Present on Lambda (lambda-adapter.ts): the invocation, its event and the event's body. */
+    lambdaContext?: { awsRequestId?: string } | undefined;
     event?: { requestContext?: { requestId?: string; http?: { sourceIp?: string } } };
+    body?: string | Uint8Array | undefined;
     /** Present when running under @hono/node-server (local mode, tests). */
-    incoming?: { socket?: { remoteAddress?: string } };
+    incoming?: import("node:http").IncomingMessage;
   };
 }

@@ -46,6 +46,20 @@ describe.skipIf(skipIntegration)("Lambda handler", () => {
     expect(JSON.parse(bad.body).error).toBe("invalid_request");
   });
 
+  it("refuses a body over the limit with 413, counted in bytes and whatever Content-Length claims, plain or base64", async () => {
+    // 16 KiB limit (default): 6,000 three-byte characters are 18,000 bytes in 6,000 string units.
+    const wide = JSON.stringify({ username: uniqueName(), password: "€".repeat(6000) });
+    const plain = (await handler(httpApiEvent("POST", "/register", wide, { "content-type": "application/json", "content-length": "10" }))) as HttpResult;
+    expect(plain.statusCode).toBe(413);
+    expect(JSON.parse(plain.body).error).toBe("payload_too_large");
+    const b64 = { ...httpApiEvent("POST", "/register", Buffer.from(wide).toString("base64"), { "content-type": "application/json" }), isBase64Encoded: true };
+    expect(((await handler(b64)) as HttpResult).statusCode).toBe(413);
+    const invalidUtf8 = { ...httpApiEvent("POST", "/register", Buffer.from([0x7b, 0xff, 0x7d]).toString("base64"), { "content-type": "application/json" }), isBase64Encoded: true };
+    const refused = (await handler(invalidUtf8)) as HttpResult;
+    expect(refused.statusCode).toBe(400);
+    expect(JSON.parse(refused.body).error_description).toMatch(/UTF-8/);
+  });
+
   it("refuses a scheduled rotation that would outrun verifier caches, and rotates when forced", async () => {
     const refused = (await handler(schedulerRotateEvent)) as Record<string, unknown>;
     expect(refused).toMatchObject({ ok: false, action: "rotate", changed: false });

@@ -1,8 +1,8 @@
 /**
- * Metric records (functions/observability/metrics.ts) come from one Powertools instance per
- * process (issue 15: an instance per record cost ~0.4 ms of CPU per token). These pin what
- * sharing it must not change: each record carries only its own dimensions and metrics, and
- * the dimension sets that share a key on purpose write no warning line per record.
+ * Metric records (functions/observability/metrics.ts), written by hand in CloudWatch's
+ * Embedded Metric Format: each record carries only its own dimensions and metrics, in the
+ * shape infra/monitoring.ts's alarms read, and the dimension sets that share a key on purpose
+ * write no warning line. During a request they wait for its end and go out in one write.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { onLogLine, setLogLevel } from "../../functions/log.js";
@@ -41,5 +41,30 @@ describe("metric records", () => {
     metrics.response("/token", 200, 1.5);
     expect(lines.filter((l) => l.level === "warn")).toEqual([]);
     expect(lines).toHaveLength(2);
+  });
+});
+
+describe("metric records during a request", () => {
+  it("wait in the request's context and go out together in one write when it flushes; log lines do not wait", async () => {
+    const { flushDeferredRecords, withRequestContext } = await import("../../functions/log.js");
+    setLogLevel("info");
+    const writes: string[] = [];
+    const context = { requestId: "r-1", route: "/token", deferred: [] as string[], records: { write: (chunk: string) => writes.push(chunk) } };
+    withRequestContext(context, () => {
+      metrics.tokenIssued("client_credentials", "lkc_abcdefghijklmnopqrstuv");
+      metrics.response("/token", 200, 1.5);
+    });
+    expect(writes).toEqual([]);
+    expect(lines).toHaveLength(0);
+    flushDeferredRecords(context);
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.trimEnd().split("\n").map((l) => JSON.parse(l).TokensIssued ?? JSON.parse(l).Responses)).toEqual([1, 1]);
+    expect(lines).toHaveLength(2);
+    flushDeferredRecords(context); // nothing left: no empty write
+    expect(writes).toHaveLength(1);
+    // Without a deferring context (scheduled events, the CLI) a record is written at once.
+    setLogLevel("silent");
+    metrics.lockout();
+    expect(lines).toHaveLength(3);
   });
 });

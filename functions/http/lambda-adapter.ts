@@ -1,0 +1,204 @@
+/**
+ * API Gateway HTTP API (payload format 2.0) events in, the Hono app in between, Lambda proxy
+ * results out. It replaces `hono/aws-lambda` (deprecated for removal in Hono 5), which on
+ * every invocation wrapped the body in a web stream for `readBody` to read back and read each
+ * answer back out of an undici `Response` body stream: about a fifth of a token's CPU beyond
+ * the signature on the Lambda path (profile of 2026-11-24, `BENCH_LAMBDA_PROFILE`, issue 15).
+ *
+ * - The request is a `Request` without a body. The body goes to the app beside it, as the
+ *   `body` binding, and `readBody` (body.ts) takes it from there.
+ * - Answers are `StringResponse`s: while this adapter serves, the global `Response` builds
+ *   them. One remembers the string it was given and turns into an undici `Response` only when
+ *   something asks for more than its status, headers and text (the same idea as
+ *   @hono/node-server's lightweight response, which the local server already uses).
+ *
+ * Event shape: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
+ * (cookies arrive in `cookies`, go out in `cookies`; `isBase64Encoded` on either side).
+ */
+import type { Hono } from "hono";
+import type { AppEnv } from "./env.js";
+
+export interface HttpApiEvent {
+  version: "2.0";
+  rawPath: string;
+  rawQueryString?: string;
+  cookies?: string[];
+  headers?: Record<string, string | undefined>;
+  body?: string;
+  isBase64Encoded?: boolean;
+  requestContext: { domainName?: string; requestId?: string; http: { method: string; sourceIp?: string } };
+}
+
+export interface HttpApiResult {
+  statusCode: number;
+  headers: Record<string, string>;
+  cookies?: string[];
+  body: string;
+  isBase64Encoded: boolean;
+}
+
+export function lambdaHttpHandler(app: Hono<AppEnv>) {
+  installStringResponse();
+  return async (event: HttpApiEvent, lambdaContext?: { awsRequestId?: string }): Promise<HttpApiResult> => {
+    let request: Request;
+    try {
+      request = toRequest(event);
+    } catch {
+      // A header value undici refuses (API Gateway passes what the client sent).
+      return jsonResult(400, { error: "invalid_request", error_description: "the request has a malformed header" });
+    }
+    const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64") : event.body;
+    return toResult(await app.fetch(request, { event, lambdaContext, body }));
+  };
+}
+
+function toRequest(event: HttpApiEvent): Request {
+  const headers = new Headers();
+  if (event.cookies?.length) headers.set("cookie", event.cookies.join("; "));
+  for (const name in event.headers) {
+    const value = event.headers[name];
+    if (value) headers.set(name, asciiOnly(value));
+  }
+  const host = event.requestContext.domainName ?? event.headers?.host ?? "localhost";
+  const query = event.rawQueryString ? `?${event.rawQueryString}` : "";
+  return new Request(`https://${host}${event.rawPath}${query}`, { method: event.requestContext.http.method, headers });
+}
+
+/** Header values reach us as the client sent them; undici takes bytes, so other characters are percent-encoded. */
+function asciiOnly(value: string): string {
+  return /[^\x00-\x7F]/.test(value) ? encodeURIComponent(value) : value;
+}
+
+async function toResult(res: Response): Promise<HttpApiResult> {
+  const headers: Record<string, string> = {};
+  let cookies: string[] | undefined;
+  res.headers.forEach((value, name) => {
+    if (name === "set-cookie") return;
+    headers[name] = value;
+  });
+  if (res.headers.has("set-cookie")) cookies = res.headers.getSetCookie();
+  const text = StringResponse.textOf(res);
+  const binary = text === undefined && isBinary(headers["content-type"], headers["content-encoding"]);
+  const body = text ?? (binary ? Buffer.from(await res.arrayBuffer()).toString("base64") : await res.text());
+  return { statusCode: res.status, headers, ...(cookies ? { cookies } : {}), body, isBase64Encoded: binary };
+}
+
+/** What API Gateway must carry as base64: anything that is not text (hono/aws-lambda's rule). */
+function isBinary(contentType: string | undefined, contentEncoding: string | undefined): boolean {
+  if (contentEncoding && !/^identity$/i.test(contentEncoding)) return true;
+  return !!contentType && !/^text\/|[/+](json|xml|javascript)\s*(;|$)/i.test(contentType);
+}
+
+function jsonResult(statusCode: number, body: object): HttpApiResult {
+  return { statusCode, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: JSON.stringify(body), isBase64Encoded: false };
+}
+
+const NativeResponse: typeof Response = globalThis.Response;
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
+
+/**
+ * A `Response` whose body is a string (or nothing). Status, headers and the text are read
+ * without undici; anything else (`body`, `text()`, `clone()`...) gets a real `Response`, built
+ * once from the same status, text and current headers, so every caller sees a real one.
+ * Anything it cannot hold (streams, buffers, a status text, an invalid status) is a real
+ * `Response` from the start, so undici's own checks and errors apply unchanged.
+ */
+export class StringResponse {
+  #text: string | null = null;
+  #status = 200;
+  #headersInit: HeadersInit | undefined;
+  #headers: Headers | undefined;
+  #native: Response | undefined;
+
+  constructor(body?: BodyInit | null, init?: ResponseInit) {
+    const status = init?.status ?? 200;
+    const simple =
+      (body === undefined || body === null || typeof body === "string") &&
+      init?.statusText === undefined &&
+      Number.isInteger(status) && status >= 200 && status <= 599 &&
+      !(NULL_BODY_STATUSES.has(status) && typeof body === "string");
+    if (!simple) {
+      this.#native = new NativeResponse(body, init);
+      return;
+    }
+    this.#text = typeof body === "string" ? body : null;
+    this.#status = status;
+    this.#headersInit = init?.headers;
+  }
+
+  static json(data: unknown, init?: ResponseInit): Response {
+    const headers = new Headers(init?.headers);
+    if (!headers.has("content-type")) headers.set("content-type", "application/json");
+    return new StringResponse(JSON.stringify(data), { ...init, headers }) as unknown as Response;
+  }
+
+  static error(): Response {
+    return NativeResponse.error();
+  }
+
+  static redirect(url: string | URL, status?: number): Response {
+    return NativeResponse.redirect(url, status);
+  }
+
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return value instanceof NativeResponse;
+  }
+
+  /** The text `res` was made with, if it is a StringResponse that has not become a real one. */
+  static textOf(res: unknown): string | undefined {
+    if (typeof res !== "object" || res === null || !(#text in res)) return undefined;
+    const own = res as StringResponse;
+    return own.#native ? undefined : own.#text ?? "";
+  }
+
+  get status(): number {
+    return this.#native ? this.#native.status : this.#status;
+  }
+
+  get ok(): boolean {
+    const status = this.status;
+    return status >= 200 && status <= 299;
+  }
+
+  get statusText(): string {
+    return this.#native ? this.#native.statusText : "";
+  }
+
+  get headers(): Headers {
+    if (this.#native) return this.#native.headers;
+    if (!this.#headers) {
+      this.#headers = new Headers(this.#headersInit);
+      // As undici does for a string body.
+      if (this.#text !== null && !this.#headers.has("content-type")) this.#headers.set("content-type", "text/plain;charset=UTF-8");
+    }
+    return this.#headers;
+  }
+
+  /** The real `Response`, made on first need from the current status, headers and text. */
+  #real(): Response {
+    this.#native ??= new NativeResponse(this.#text, { status: this.#status, headers: this.headers });
+    return this.#native;
+  }
+
+  get type(): ResponseType { return this.#real().type; }
+  get url(): string { return this.#real().url; }
+  get redirected(): boolean { return this.#real().redirected; }
+  get body(): ReadableStream<Uint8Array> | null { return this.#real().body; }
+  get bodyUsed(): boolean { return this.#native ? this.#native.bodyUsed : false; }
+  arrayBuffer(): Promise<ArrayBuffer> { return this.#real().arrayBuffer(); }
+  blob(): Promise<Blob> { return this.#real().blob(); }
+  formData(): Promise<FormData> { return this.#real().formData(); }
+  json(): Promise<unknown> { return this.#real().json(); }
+  text(): Promise<string> { return this.#real().text(); }
+  clone(): Response { return this.#real().clone(); }
+}
+Object.setPrototypeOf(StringResponse.prototype, NativeResponse.prototype);
+
+/**
+ * From here on `new Response(...)` (in Hono and in the app) builds a StringResponse. Only the
+ * Lambda entry calls this: one process serves one invocation at a time and nothing else in it
+ * depends on the global being undici's own class (`instanceof Response` still holds for both).
+ */
+function installStringResponse(): void {
+  if (globalThis.Response === NativeResponse) globalThis.Response = StringResponse as unknown as typeof Response;
+}

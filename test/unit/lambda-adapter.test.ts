@@ -1,0 +1,110 @@
+/**
+ * The Lambda adapter (functions/http/lambda-adapter.ts): payload 2.0 events in, proxy results
+ * out, the body handed to the app beside the request, and StringResponse behaving as a
+ * Response everywhere something looks. The app's own routes are covered end to end in
+ * test/integration/lambda-handler.test.ts; here a small Hono app shows each translation.
+ */
+import { describe, expect, it } from "vitest";
+import { Hono } from "hono";
+import type { AppEnv } from "../../functions/http/env.js";
+import { lambdaHttpHandler, StringResponse, type HttpApiEvent } from "../../functions/http/lambda-adapter.js";
+import { httpApiEvent } from "../support/events.js";
+
+const app = new Hono<AppEnv>();
+app.post("/echo", (c) =>
+  c.json({
+    body: typeof c.env.body === "string" ? c.env.body : Buffer.from(c.env.body ?? new Uint8Array()).toString("hex"),
+    cookie: c.req.header("cookie") ?? null,
+    query: c.req.query("q") ?? null,
+    agent: c.req.header("x-agent") ?? null,
+    hasStream: c.req.raw.body !== null,
+  }),
+);
+app.get("/cookies", (c) => {
+  c.header("Set-Cookie", "a=1; Path=/", { append: true });
+  c.header("Set-Cookie", "b=2; Path=/", { append: true });
+  return c.text("ok");
+});
+app.get("/png", () => new Response(new Uint8Array([0x89, 0x50, 0x4e, 0x47]), { headers: { "Content-Type": "image/png" } }));
+app.get("/stream", () => new Response(new Blob(["streamed"]).stream(), { headers: { "Content-Type": "text/plain" } }));
+const handler = lambdaHttpHandler(app);
+const invoke = (event: object) => handler(event as HttpApiEvent);
+
+describe("Lambda adapter", () => {
+  it("hands the event's body to the app beside a bodyless request, with cookies and the query string", async () => {
+    const event = { ...httpApiEvent("POST", "/echo", "grant_type=x", { "x-agent": "tést" }), cookies: ["s=1", "t=2"], rawQueryString: "q=v" };
+    const res = await invoke(event);
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ body: "grant_type=x", cookie: "s=1; t=2", query: "v", agent: "t%C3%A9st", hasStream: false });
+    expect(res.isBase64Encoded).toBe(false);
+    expect(res.headers["content-type"]).toMatch(/^application\/json/);
+  });
+
+  it("decodes a base64-encoded body to bytes", async () => {
+    const res = await invoke({ ...httpApiEvent("POST", "/echo", Buffer.from([0xff, 0x00]).toString("base64")), isBase64Encoded: true });
+    expect(JSON.parse(res.body).body).toBe("ff00");
+  });
+
+  it("answers a header undici refuses with a 400 JSON error, not a 500", async () => {
+    const res = await invoke(httpApiEvent("POST", "/echo", "", { "x-agent": "a\nb" }));
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ error: "invalid_request" });
+  });
+
+  it("returns every Set-Cookie in cookies, not folded into headers", async () => {
+    const res = await invoke(httpApiEvent("GET", "/cookies"));
+    expect(res.cookies).toEqual(["a=1; Path=/", "b=2; Path=/"]);
+    expect(res.headers).not.toHaveProperty("set-cookie");
+    expect(res.body).toBe("ok");
+    expect(res.headers["content-type"]).toMatch(/^text\/plain/);
+  });
+
+  it("base64-encodes a binary answer and reads a streamed one", async () => {
+    const png = await invoke(httpApiEvent("GET", "/png"));
+    expect(png).toMatchObject({ statusCode: 200, isBase64Encoded: true, body: Buffer.from([0x89, 0x50, 0x4e, 0x47]).toString("base64") });
+    const streamed = await invoke(httpApiEvent("GET", "/stream"));
+    expect(streamed).toMatchObject({ isBase64Encoded: false, body: "streamed" });
+  });
+
+  it("answers unknown routes through the app (404), not the adapter", async () => {
+    expect((await invoke(httpApiEvent("GET", "/nowhere"))).statusCode).toBe(404);
+  });
+});
+
+describe("StringResponse", () => {
+  it("is the global Response while the adapter serves, and every Response is an instance of it", async () => {
+    expect(globalThis.Response).toBe(StringResponse);
+    expect(new Response("x")).toBeInstanceOf(Response);
+    expect(Response.error()).toBeInstanceOf(Response);
+    const fetched = await new Request("https://x.example", { method: "POST", body: "b" }).text();
+    expect(fetched).toBe("b");
+  });
+
+  it("defaults a string body's content type as undici does, and keeps the text without undici", () => {
+    const res = new Response("hello", { status: 201 });
+    expect(res.status).toBe(201);
+    expect(res.ok).toBe(true);
+    expect(res.headers.get("content-type")).toBe("text/plain;charset=UTF-8");
+    expect(StringResponse.textOf(res)).toBe("hello");
+    expect(StringResponse.textOf(new Response(new Uint8Array([1])))).toBeUndefined();
+  });
+
+  it("becomes a real Response with the current headers when its body is asked for", async () => {
+    const res = Response.json({ a: 1 }, { status: 400, headers: { "X-A": "1" } });
+    res.headers.set("X-B", "2");
+    expect(res.headers.get("content-type")).toBe("application/json");
+    expect(res.bodyUsed).toBe(false);
+    expect(await res.json()).toEqual({ a: 1 });
+    expect(res.bodyUsed).toBe(true);
+    expect(StringResponse.textOf(res)).toBeUndefined();
+    expect(res.headers.get("x-b")).toBe("2");
+    expect(res.status).toBe(400);
+  });
+
+  it("leaves undici's checks to undici: bad statuses and bodies on null-body statuses throw as they do natively", () => {
+    expect(() => new Response("x", { status: 700 })).toThrow(RangeError);
+    expect(() => new Response("x", { status: 204 })).toThrow(TypeError);
+    expect(new Response(null, { status: 304 }).status).toBe(304);
+    expect(new Response(null, { status: 204, statusText: "None" }).statusText).toBe("None");
+  });
+});
