@@ -64,10 +64,15 @@ const UTF8 = new TextDecoder("utf-8", { fatal: true });
 function readIncoming(incoming: NonNullable<AppEnv["Bindings"]["incoming"]>): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    let ended = false;
     incoming.on("data", (chunk: Buffer) => chunks.push(chunk));
-    incoming.once("end", () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    incoming.once("end", () => {
+      ended = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    });
     incoming.once("error", reject);
-    incoming.once("close", () => reject(new InvalidRequest("the request ended before its body did")));
+    // 'close' follows 'end' too; only a close before it means the body never came.
+    incoming.once("close", () => ended || reject(new InvalidRequest("the request ended before its body did")));
   });
 }
 
