@@ -26,7 +26,7 @@ import { createIssuer, type Issuer } from "./issuer.js";
 import { createApp } from "./http/app.js";
 import { lambdaHttpHandler, type HttpApiEvent } from "./http/lambda-adapter.js";
 import { randomUUID } from "node:crypto";
-import { log, withRequestContext } from "./log.js";
+import { log, setContextMode, withRequestContext } from "./log.js";
 import { flushAuditTrail } from "./observability/audit.js";
 import { reportSigningKeyAge } from "./keys/key-age.js";
 import { RotationRefused } from "./errors.js";
@@ -60,7 +60,9 @@ let httpHandler: ReturnType<typeof lambdaHttpHandler> | undefined;
 function init(): { issuer: Issuer; httpHandler: ReturnType<typeof lambdaHttpHandler> } {
   if (!issuer || !httpHandler) {
     const config = loadConfig(process.env);
-    setSigningMode("inline"); // one request per instance at a time: no thread-pool hand-off
+    // One request per instance at a time: no thread-pool hand-off, no AsyncLocalStorage.
+    setSigningMode("inline");
+    setContextMode("sequential");
     issuer = createIssuer(config);
     httpHandler = lambdaHttpHandler(createApp(issuer));
   }
@@ -69,6 +71,7 @@ function init(): { issuer: Issuer; httpHandler: ReturnType<typeof lambdaHttpHand
 
 /** For tests: forget the cached issuer so the next event re-reads the environment. */
 export function resetForTests(): void {
+  setContextMode("concurrent");
   issuer = undefined;
   httpHandler = undefined;
 }

@@ -48,14 +48,47 @@ export interface RequestContext {
 
 const requestContext = new AsyncLocalStorage<RequestContext>();
 
+/**
+ * Where the context of the request being served is kept:
+ * - "concurrent" (the default): AsyncLocalStorage, for a server that serves many requests at
+ *   once (the local server, the CLI);
+ * - "sequential": one slot, for a process that serves one request at a time (a Lambda
+ *   instance; the entry sets it). AsyncLocalStorage's promise hooks, once enabled, tax every
+ *   promise in the process: about 30 µs of a client_credentials invocation (issue 15).
+ */
+export type ContextMode = "concurrent" | "sequential";
+let sequential = false;
+let current: RequestContext | undefined;
+
+export function setContextMode(mode: ContextMode): void {
+  sequential = mode === "sequential";
+  current = undefined;
+}
+
 /** Runs `work` with `context` attached to every line it (and everything it awaits) writes. */
 export function withRequestContext<T>(context: RequestContext, work: () => T): T {
-  return requestContext.run(context, work);
+  if (!sequential) return requestContext.run(context, work);
+  const previous = current;
+  current = context;
+  let result: T;
+  try {
+    result = work();
+  } catch (err) {
+    current = previous;
+    throw err;
+  }
+  if (!(result instanceof Promise)) {
+    current = previous;
+    return result;
+  }
+  return result.finally(() => {
+    current = previous;
+  }) as T;
 }
 
 /** The context of the request being served, if any. */
 export function currentRequest(): RequestContext | undefined {
-  return requestContext.getStore();
+  return sequential ? current : requestContext.getStore();
 }
 
 type LineListener = (line: string) => void;
@@ -77,7 +110,7 @@ function redact(fields: Record<string, unknown>): Record<string, unknown> {
 }
 
 function contextFields(): Record<string, unknown> {
-  const ctx = requestContext.getStore();
+  const ctx = currentRequest();
   return ctx ? { requestId: ctx.requestId, route: ctx.route } : {};
 }
 
@@ -98,7 +131,7 @@ export function writeRecord(record: Record<string, unknown>, options?: { deferre
   const wanted = threshold < order.silent;
   if (!wanted && listeners.size === 0) return;
   const line = JSON.stringify(record);
-  const context = requestContext.getStore();
+  const context = currentRequest();
   // Deferred: kept with the request until it ends. A metric is data about the request, and
   // one write per request costs a system call less per record (issue 15); audit records and
   // log lines are never deferred, so none waits on the request's outcome.

@@ -36,9 +36,15 @@ describe.skipIf(skipIntegration)("Lambda handler", () => {
 
   it("serves POST bodies, plain and base64-encoded, and uses the API Gateway request id", async () => {
     const body = JSON.stringify({ username: uniqueName(), password: GOOD_PASSWORD });
+    const lines: Record<string, any>[] = [];
+    const stop = onLogLine((line) => lines.push(JSON.parse(line)));
     const plain = (await handler(httpApiEvent("POST", "/register", body, { "content-type": "application/json" }))) as HttpResult;
+    stop();
     expect(plain.statusCode).toBe(201);
     expect(plain.headers["x-request-id"]).toBe("JKJaXmPLvHcESHA=");
+    // The instance keeps the context in one slot (no AsyncLocalStorage); lines still carry it.
+    expect(lines.find((l) => l.event === "user.registered")).toMatchObject({ requestId: "JKJaXmPLvHcESHA=", route: "/register", sourceIp: "203.0.113.7" });
+    expect(lines.filter((l) => l.Responses === 1)).toHaveLength(1);
     const b64 = { ...httpApiEvent("POST", "/register", Buffer.from(JSON.stringify({ username: uniqueName(), password: GOOD_PASSWORD })).toString("base64"), { "content-type": "application/json" }), isBase64Encoded: true };
     expect(((await handler(b64)) as HttpResult).statusCode).toBe(201);
     const bad = (await handler(httpApiEvent("POST", "/register", "{", { "content-type": "application/json" }))) as HttpResult;
