@@ -172,12 +172,23 @@ export class Clients {
    * known one and timing does not tell which ids exist. Ids are random, so none is looked up
    * before it exists.
    */
-  async get(clientId: string): Promise<Client | undefined> {
+  /**
+   * What `get` would answer from the instance cache, without waiting: `{ client }` for a fresh
+   * known id, `{ client: undefined }` for a fresh unknown one (both alike, so the fast path does
+   * not tell them apart by timing either); undefined when storage must be asked (call `get`).
+   */
+  cached(clientId: string): { client: Client | undefined } | undefined {
     const now = nowSeconds();
     const cached = this.#cache.get(clientId);
-    if (cached && now - cached.loadedAt < this.config.clientCacheSeconds) return cached.client;
+    if (cached && now - cached.loadedAt < this.config.clientCacheSeconds) return { client: cached.client };
     const missed = this.#unknown.get(clientId);
-    if (missed !== undefined && now - missed < this.config.clientCacheSeconds) return undefined;
+    if (missed !== undefined && now - missed < this.config.clientCacheSeconds) return { client: undefined };
+    return undefined;
+  }
+
+  async get(clientId: string): Promise<Client | undefined> {
+    const hit = this.cached(clientId);
+    if (hit) return hit.client;
     const client = await this.read(clientId);
     if (client) {
       this.#cache.set(clientId, { client, loadedAt: nowSeconds() });

@@ -19,18 +19,27 @@ export function newClientSecret(): string {
 
 export class SecretDigester {
   #pepper: Promise<Buffer | undefined> | undefined;
+  #loaded: Buffer | undefined;
 
   constructor(
     private readonly config: Config,
     private readonly aws: AwsClients,
   ) {}
 
+  /** The pepper once read, without waiting; undefined before (then call `pepper()`). */
+  pepperIfLoaded(): Buffer | undefined {
+    return this.#loaded;
+  }
+
   /** Reads the pepper (cached for the life of the instance); undefined if none exists yet. */
   pepper(): Promise<Buffer | undefined> {
-    this.#pepper ??= this.#readPepper().catch((err: unknown) => {
-      this.#pepper = undefined;
-      throw err;
-    });
+    this.#pepper ??= this.#readPepper().then(
+      (pepper) => (this.#loaded = pepper),
+      (err: unknown) => {
+        this.#pepper = undefined;
+        throw err;
+      },
+    );
     return this.#pepper;
   }
 

@@ -55,7 +55,8 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
     await withRequestContext(context, async () => {
       try {
         await next();
-        await flushAuditTrail();
+        const deliveries = flushAuditTrail();
+        if (deliveries) await deliveries;
         c.res.headers.set("X-Request-Id", requestId);
         c.res.headers.set("X-Content-Type-Options", "nosniff");
         metrics.response(context.route, c.res.status, Math.round((performance.now() - started) * 10) / 10);

@@ -61,6 +61,8 @@ export class KeyStore {
   #cache: { state: KeyringState; checkedAt: number } | undefined;
   #loading: Promise<KeyringState | undefined> | undefined;
   #signingKeys = new Map<string, Promise<SigningKey>>();
+  /** The same keys once loaded, for `signingKeyIfReady`. */
+  #loadedSigningKeys = new Map<string, SigningKey>();
   #jwks: { body: string; etag: string; version: number } | undefined;
 
   constructor(
@@ -133,6 +135,19 @@ export class KeyStore {
     this.#jwks = undefined;
   }
 
+  /**
+   * The signing key without waiting: when the cached keyring is still within `keyCacheSeconds`
+   * and its current key is loaded, the same key `signingKey()` would give; otherwise undefined
+   * (then call `signingKey()`). The token path asks this first, so a warm instance signs with
+   * no promise chain in front of the signature (issue 15: ~18 of a token's ~60 promises).
+   */
+  signingKeyIfReady(): SigningKey | undefined {
+    const cached = this.#cache;
+    if (!cached || this.now() - cached.checkedAt >= this.config.keyCacheSeconds) return undefined;
+    const current = keyWith(cached.state, "current");
+    return current ? this.#loadedSigningKeys.get(current.kid) : undefined;
+  }
+
   /** The key that signs new tokens, cached with its encoded JOSE header. 503 when none can be loaded. */
   async signingKey(): Promise<SigningKey> {
     const state = await this.#servingState("no signing key is available");
@@ -140,11 +155,11 @@ export class KeyStore {
     if (!current) throw new TemporarilyUnavailable("no signing key is available");
     let pending = this.#signingKeys.get(current.kid);
     if (!pending) {
-      pending = this.#loadPrivateKey(current).then((privateKey) => ({
-        kid: current.kid,
-        privateKey,
-        encodedHeader: encodeHeader(current.kid),
-      }));
+      pending = this.#loadPrivateKey(current).then((privateKey) => {
+        const key = { kid: current.kid, privateKey, encodedHeader: encodeHeader(current.kid) };
+        this.#loadedSigningKeys.set(current.kid, key);
+        return key;
+      });
       this.#signingKeys.set(current.kid, pending);
       pending.catch(() => this.#signingKeys.delete(current.kid));
     }

@@ -110,9 +110,13 @@ export function audit(event: AuditEvent, fields: AuditFields = {}): void {
   }
 }
 
-/** Waits for every bus delivery started by the current request (or, outside one, by the process). */
-export async function flushAuditTrail(): Promise<void> {
+/**
+ * Waits for every bus delivery started by the current request (or, outside one, by the
+ * process). With none started (every request when no bus is configured) it returns at once,
+ * without a promise to wait on.
+ */
+export function flushAuditTrail(): Promise<unknown> | undefined {
   const ctx = currentRequest();
   const pending = ctx ? (ctx.pending ?? []).splice(0) : [...unscoped];
-  await Promise.allSettled(pending);
+  return pending.length ? Promise.allSettled(pending) : undefined;
 }

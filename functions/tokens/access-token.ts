@@ -41,7 +41,7 @@ export async function issueAccessToken(
   config: Config,
   req: AccessTokenRequest,
 ): Promise<IssuedAccessToken> {
-  const key = await keys.signingKey();
+  const key = keys.signingKeyIfReady() ?? (await keys.signingKey());
   const now = Math.floor(Date.now() / 1000);
   const expiresIn = Math.min(req.ttl ?? config.accessTokenTtlSeconds, config.maxAccessTokenTtlSeconds);
   const jti = req.jti ?? randomUUID();

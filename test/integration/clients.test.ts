@@ -7,6 +7,8 @@ import * as oidc from "openid-client";
 import { SignJWT, createRemoteJWKSet, exportJWK, generateKeyPair, jwtVerify, decodeJwt, type CryptoKey, type JWK } from "jose";
 import { post, skipIntegration, startTestIssuer, type TestIssuer } from "../support/issuer.js";
 import { captureLogs } from "../support/logs.js";
+import { createIssuer } from "../../functions/issuer.js";
+import { loadConfig } from "../../functions/config.js";
 
 const API = "https://api.example.com";
 const BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -276,5 +278,28 @@ describe.skipIf(skipIntegration)("machine clients", () => {
     expect(doc.grant_types_supported).toEqual(expect.arrayContaining(["client_credentials", "refresh_token"]));
     expect(doc.token_endpoint_auth_methods_supported).toEqual(expect.arrayContaining(["client_secret_basic", "client_secret_post", "private_key_jwt"]));
     expect(doc.token_endpoint_auth_signing_alg_values_supported).toContain("ES256");
+  });
+});
+
+describe.skipIf(skipIntegration)("machine clients across instances", () => {
+  it("a client disabled by another instance stops authenticating once this instance's client cache expires, not before", async () => {
+    const t = await startTestIssuer({ LATCHKEY_CLIENT_CACHE_SECONDS: "2" });
+    try {
+      // Another instance on the same storage (the CLI, another Lambda instance).
+      const other = createIssuer(loadConfig(t.env));
+      const { client, clientSecret } = await other.clients.create({ name: "cached", scopes: ["read"], audiences: [API] });
+      const token = () =>
+        post(`${t.url}/token`, new URLSearchParams({ grant_type: "client_credentials", audience: API }).toString(), {
+          "content-type": "application/x-www-form-urlencoded",
+          authorization: "Basic " + Buffer.from(`${client.clientId}:${clientSecret}`).toString("base64"),
+        });
+      expect((await token()).status).toBe(200); // now cached here
+      await other.clients.setEnabled(client.clientId, false);
+      expect((await token()).status).toBe(200); // within the cache's 2 s: still the cached record
+      await new Promise((r) => setTimeout(r, 2100));
+      expect((await token()).status).toBe(401);
+    } finally {
+      await t.close();
+    }
   });
 });

@@ -17,7 +17,7 @@ export const parameters = new Set(["scope", "audience", "resource"]);
 export async function handler(issuer: Issuer, params: TokenParams, c: Context): Promise<Record<string, unknown>> {
   // A cold instance loads the signing key while the client authenticates (cached once loaded;
   // a failure here surfaces again, as a 503, from issueAccessToken).
-  issuer.keys.signingKey().catch(() => undefined);
+  if (!issuer.keys.signingKeyIfReady()) issuer.keys.signingKey().catch(() => undefined);
   const { client } = await issuer.clientAuth.authenticate({ authorization: c.req.header("authorization"), ...params });
   // RFC 6749 section 4.4: client_credentials is for confidential clients only.
   if (client.auth === "none") throw new UnauthorizedClient("a public client cannot use client_credentials");
