@@ -119,7 +119,56 @@ function write(level: Level, msg: string, fields: Record<string, unknown> = {}):
   if (!wanted && listeners.size === 0) return;
   const line = JSON.stringify({ level, time: new Date().toISOString(), msg, ...contextFields(), ...redact(fields) });
   for (const listener of listeners) listener(line);
-  if (wanted) (level === "error" || level === "warn" ? process.stderr : process.stdout).write(line + "\n");
+  if (wanted) {
+    if (level === "error" || level === "warn") process.stderr.write(line + "\n");
+    else toStdout(line + "\n");
+  }
+}
+
+/**
+ * Output buffering for a server that serves many requests at once (the local server turns it
+ * on): stdout lines are joined and written once per event-loop turn instead of one system call
+ * per line, and whatever is pending is written when the process exits. Lambda leaves it off:
+ * an instance may be frozen right after it answers, so it writes before answering.
+ */
+let buffering = false;
+let pendingOutput: string[] = [];
+let flushScheduled = false;
+
+let flushesOnExit = false;
+
+export function bufferOutput(on: boolean): void {
+  if (on && !flushesOnExit) {
+    flushesOnExit = true;
+    process.on("exit", flushOutput);
+  }
+  if (!on) flushOutput();
+  buffering = on;
+}
+
+/** Writes out what buffering holds (tests, shutdown). */
+export function flushOutput(): void {
+  flushScheduled = false;
+  if (!pendingOutput.length) return;
+  const text = pendingOutput.join("");
+  pendingOutput = [];
+  process.stdout.write(text);
+}
+
+function toStdout(text: string, sink?: { write(text: string): unknown }): void {
+  if (sink) {
+    sink.write(text);
+    return;
+  }
+  if (!buffering) {
+    process.stdout.write(text);
+    return;
+  }
+  pendingOutput.push(text);
+  if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(flushOutput);
+  }
 }
 
 /**
@@ -128,9 +177,19 @@ function write(level: Level, msg: string, fields: Record<string, unknown> = {}):
  * whole object; the request context is not merged in (EMF documents have their own schema).
  */
 export function writeRecord(record: Record<string, unknown>, options?: { deferred?: boolean }): void {
+  if (!recordsWanted()) return;
+  writeRecordLine(JSON.stringify(record), options);
+}
+
+/** Whether a record written now would go anywhere (callers may skip building one). */
+export function recordsWanted(): boolean {
+  return threshold < order.silent || listeners.size > 0;
+}
+
+/** `writeRecord` for a record its caller has serialized already (one JSON object, no newline). */
+export function writeRecordLine(line: string, options?: { deferred?: boolean }): void {
   const wanted = threshold < order.silent;
   if (!wanted && listeners.size === 0) return;
-  const line = JSON.stringify(record);
   const context = currentRequest();
   // Deferred: kept with the request until it ends. A metric is data about the request, and
   // one write per request costs a system call less per record (issue 15); audit records and
@@ -140,7 +199,7 @@ export function writeRecord(record: Record<string, unknown>, options?: { deferre
     return;
   }
   for (const listener of listeners) listener(line);
-  if (wanted) (context?.records ?? process.stdout).write(line + "\n");
+  if (wanted) toStdout(line + "\n", context?.records);
 }
 
 /** Writes the context's deferred records, in the order they were written, in one write. */
@@ -149,7 +208,7 @@ export function flushDeferredRecords(context: RequestContext): void {
   if (!lines?.length) return;
   context.deferred = [];
   for (const line of lines) for (const listener of listeners) listener(line);
-  if (threshold < order.silent) (context.records ?? process.stdout).write(lines.join("\n") + "\n");
+  if (threshold < order.silent) toStdout(lines.join("\n") + "\n", context.records);
 }
 
 export const log = {

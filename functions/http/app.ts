@@ -80,11 +80,13 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
     maxAge: 600,
   });
   const configured = new Set(issuer.config.corsOrigins);
-  app.use(async (c, next) => {
+  app.use((c, next) => {
     const origin = c.req.header("origin");
-    if (!origin) return next();
-    const allowed = configured.has(origin) || (PUBLIC_CLIENT_CORS_PATHS.has(c.req.path) && (await issuer.clients.allowsBrowserOrigin(origin)));
-    return allowed ? corsHeaders(c, next) : next();
+    if (!origin) return next(); // most requests: no promise of its own
+    return (async () => {
+      const allowed = configured.has(origin) || (PUBLIC_CLIENT_CORS_PATHS.has(c.req.path) && (await issuer.clients.allowsBrowserOrigin(origin)));
+      return allowed ? corsHeaders(c, next) : next();
+    })();
   });
 
   userRoutes(app, issuer);

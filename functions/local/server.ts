@@ -3,6 +3,7 @@ import { serve } from "@hono/node-server";
 import { createServer, type AddressInfo } from "node:net";
 import type { Issuer } from "../issuer.js";
 import { createApp } from "../http/app.js";
+import { bufferOutput } from "../log.js";
 
 export interface RunningServer {
   url: string;
@@ -27,6 +28,8 @@ export const SERVER_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 3
 
 export async function listen(issuer: Issuer, port = 0, hostname = "127.0.0.1", timeouts = SERVER_TIMEOUTS): Promise<RunningServer> {
   const app = createApp(issuer);
+  // Many requests at once: their log lines and metric records go out once per event-loop turn.
+  bufferOutput(true);
   const serverOptions = {
     headersTimeout: timeouts.headersMs,
     requestTimeout: timeouts.requestMs,

@@ -18,7 +18,7 @@
  * @example
  *   metrics.tokenIssued("client_credentials", "lkc_abc...");
  */
-import { writeRecord } from "../log.js";
+import { recordsWanted, writeRecordLine } from "../log.js";
 
 /** Metric names: the contract with infra/monitoring.ts (alarms, dashboard). */
 export const METRIC = {
@@ -48,6 +48,7 @@ let settings = { namespace: DEFAULT_NAMESPACE, service: "latchkey" };
 /** Set once per process from config (functions/issuer.ts). */
 export function configureMetrics(next: { namespace: string; service: string }): void {
   settings = { ...next };
+  directiveCache.clear();
 }
 
 /** CloudWatch's unit names (the EMF specification's list), the ones these metrics use. */
@@ -57,27 +58,44 @@ type Unit = (typeof MetricUnit)[keyof typeof MetricUnit];
 /**
  * One EMF document: every metric in `values` aggregated under every set in `dimensionSets`,
  * each set led by `service` (none given: `service` alone).
+ *
+ * The `CloudWatchMetrics` directive depends only on the namespace, the dimension names and the
+ * metric names and units, a bounded set fixed by the code below, so each is serialized once
+ * and reused; a record is then its timestamp and values around it (the token path writes two
+ * per request).
  */
 function emit(dimensionSets: Record<string, string>[], values: [name: string, unit: Unit, value: number][]): void {
-  const members: Record<string, string | number> = { service: settings.service };
+  if (!recordsWanted()) return;
   const sets = dimensionSets.length ? dimensionSets : [{}];
-  for (const set of sets) Object.assign(members, set);
-  for (const [name, , value] of values) members[name] = value;
-  const record = {
-    _aws: {
-      Timestamp: Date.now(),
-      CloudWatchMetrics: [
-        {
-          Namespace: settings.namespace,
-          Dimensions: sets.map((set) => [DIMENSION.service, ...Object.keys(set)]),
-          Metrics: values.map(([Name, Unit]) => ({ Name, Unit })),
-        },
-      ],
-    },
-    ...members,
-  };
-  writeRecord(record, { deferred: true });
+  let shape = settings.namespace;
+  for (const set of sets) shape += "|" + Object.keys(set).join(",");
+  for (const [name, unit] of values) shape += "#" + name + ":" + unit;
+  let directives = directiveCache.get(shape);
+  if (directives === undefined) {
+    directives = JSON.stringify([
+      {
+        Namespace: settings.namespace,
+        Dimensions: sets.map((set) => [DIMENSION.service, ...Object.keys(set)]),
+        Metrics: values.map(([Name, Unit]) => ({ Name, Unit })),
+      },
+    ]);
+    directiveCache.set(shape, directives);
+  }
+  let members = `"${DIMENSION.service}":${JSON.stringify(settings.service)}`;
+  const written = new Set<string>([DIMENSION.service]);
+  for (const set of sets) {
+    for (const key in set) {
+      if (written.has(key)) continue; // shared keys carry one value by design
+      written.add(key);
+      members += `,${JSON.stringify(key)}:${JSON.stringify(set[key])}`;
+    }
+  }
+  for (const [name, , value] of values) members += `,${JSON.stringify(name)}:${JSON.stringify(value)}`;
+  writeRecordLine(`{"_aws":{"Timestamp":${Date.now()},"CloudWatchMetrics":${directives}},${members}}`, { deferred: true });
 }
+
+/** Serialized directives by shape (namespace, dimension names, metric names and units). */
+const directiveCache = new Map<string, string>();
 
 export const metrics = {
   /** An access token was issued. Machine clients (client_credentials) are also counted per client_id. */

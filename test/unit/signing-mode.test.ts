@@ -12,7 +12,7 @@ import type { Config } from "../../functions/config.js";
 
 const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
 const header = Buffer.from(JSON.stringify({ alg: "RS256", typ: "at+jwt", kid: "k1" })).toString("base64url");
-const keys = { signingKey: async () => ({ kid: "k1", privateKey, encodedHeader: header }) } as unknown as KeyStore;
+const keys = { signingKeyIfReady: () => undefined, signingKey: async () => ({ kid: "k1", privateKey, encodedHeader: header }) } as unknown as KeyStore;
 const config = { issuer: "https://issuer.example", accessTokenTtlSeconds: 900, maxAccessTokenTtlSeconds: 3600 } as Config;
 
 /** Issues one token; reports whether it was done within microtasks (no event-loop turn). */

@@ -9,7 +9,7 @@ import { grants } from "../../tokens/grants/index.js";
 import * as refreshGrant from "../../tokens/grants/refresh-token.js";
 import { readBody } from "../body.js";
 import { RefreshRequest, RevokeRequest, TokenRequest } from "../schemas.js";
-import { noStore } from "../responses.js";
+import { NO_STORE, noStore } from "../responses.js";
 
 export function tokenRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   const maxBytes = issuer.config.maxBodyBytes;
@@ -19,7 +19,7 @@ export function tokenRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     const params = await readBody(c, TokenRequest, formOrJson);
     const grant = Object.hasOwn(grants, params.grant_type) ? grants[params.grant_type] : undefined;
     if (!grant) throw new UnsupportedGrantType(`grant_type ${params.grant_type} is not supported`);
-    return noStore(c.json(await grant.handler(issuer, params, c)));
+    return c.json(await grant.handler(issuer, params, c), 200, NO_STORE);
   });
 
   app.post("/refresh", async (c) => {
