@@ -12,7 +12,9 @@
  * discovery document names, so both really issue RS256 JWTs for the same audience.
  *
  * Targets: Latchkey >= 1.5x oidc-provider's requests/s, p99 <= 0.75x its p99,
- * CPU per token <= 0.7x its CPU per token.
+ * CPU per token <= 0.7x its CPU per token. A third server, the floor (bench/support/
+ * floor-server.ts: node:http and one signature per token, nothing else), is measured the same
+ * way for reference: how far either is from what the signature and the socket cost.
  *
  * Environment: BENCH_SECONDS (default 6 per run), BENCH_ROUNDS (2), BENCH_CONNECTIONS (16).
  */
@@ -41,7 +43,9 @@ async function main(): Promise<void> {
   const host = machine();
   const stack = await startStack();
   let oidc: Child<OidcProviderReady> | undefined;
+  let floor: Child<{ url: string }> | undefined;
   stopOnSignal(async () => {
+    await floor?.stop();
     await oidc?.stop();
     await stack.stop();
   });
@@ -60,15 +64,23 @@ async function main(): Promise<void> {
       BENCH_AUDIENCE: AUDIENCE,
     });
 
+    // For reference, not a target: node:http, one HMAC and one signature per token, nothing else.
+    floor = await startChild<{ url: string }>("bench/support/floor-server.ts", {
+      BENCH_CLIENT_ID: oidcClient.clientId,
+      BENCH_CLIENT_SECRET: oidcClient.clientSecret,
+      BENCH_AUDIENCE: AUDIENCE,
+    });
     const contenders: Contender[] = [
       { name: "latchkey", server: stack.issuer, basic: basicAuth(latchkeyClient), runs: [] },
       { name: "oidcProvider", server: oidc, basic: basicAuth(oidcClient), runs: [] },
+      { name: "floor", server: floor, basic: basicAuth(oidcClient), runs: [] },
     ];
-    const [latchkey, provider] = contenders as [Contender, Contender];
+    const [latchkey, provider, bare] = contenders as [Contender, Contender, Contender];
 
     const tokens = {
       latchkey: await verifiedToken(latchkey),
       oidcProvider: await verifiedToken(provider),
+      floor: await verifiedToken(bare),
     };
 
     const rs256 = await rs256SignRate(2);
@@ -98,6 +110,7 @@ async function main(): Promise<void> {
 
     const L = aggregate(latchkey.runs);
     const O = aggregate(provider.runs);
+    const F = aggregate(bare.runs);
     const ratios = {
       requestsPerSecond: round(L.requestsPerSecond / O.requestsPerSecond, 2),
       p99: round(L.latencyMs.p99 / O.latencyMs.p99, 2),
@@ -122,7 +135,8 @@ async function main(): Promise<void> {
         connections: CONNECTIONS,
         secondsPerRun: SECONDS,
         rounds: ROUNDS,
-        order: "alternating per round (latchkey first, then oidc-provider first)",
+        order: "alternating per round (latchkey, oidc-provider, floor; then the reverse)",
+        floor: "bench/support/floor-server.ts: node:http, Basic + one HMAC digest, RFC 9068 claims, one RS256 crypto.sign (callback), JSON; no framework, storage, logs or metrics (for reference)",
         request: `POST /token, Authorization: Basic (client_secret_basic), ${BODY}`,
         latchkey: "functions/local/server.ts listen() in its own process, storage emulators in a third process",
         oidcProvider: "oidc-provider 9, NODE_ENV=production, clientCredentials + resourceIndicators (accessTokenFormat jwt, RS256), in-memory adapter, node:http",
@@ -131,12 +145,19 @@ async function main(): Promise<void> {
       rs256CryptoSign: { ...rs256, form: "crypto.sign callback (libuv thread pool)", key: "RSA-2048" },
       latchkey: { ...L, storageRequestsDuringRuns: latchkeyStorage },
       oidcProvider: O,
+      floor: F,
       ratiosLatchkeyOverOidcProvider: ratios,
+      ratiosFloorOverOidcProvider: {
+        requestsPerSecond: round(F.requestsPerSecond / O.requestsPerSecond, 2),
+        p99: round(F.latencyMs.p99 / O.latencyMs.p99, 2),
+        cpuPerToken: round(F.serverCpuMicrosPerToken / O.serverCpuMicrosPerToken, 2),
+      },
       // Both servers pay one RSA-2048 signature per token; what each spends beyond it is what
       // its own code costs (CPU per token minus this run's CPU per raw signature).
       cpuMicrosPerTokenBeyondRs256Sign: {
         latchkey: L.serverCpuMicrosPerToken - rs256.cpuMicrosPerSignature,
         oidcProvider: O.serverCpuMicrosPerToken - rs256.cpuMicrosPerSignature,
+        floor: F.serverCpuMicrosPerToken - rs256.cpuMicrosPerSignature,
       },
       targets,
       allTargetsPass: Object.values(targets).every((t) => t.pass),
@@ -144,6 +165,7 @@ async function main(): Promise<void> {
     };
     process.stdout.write(JSON.stringify(report, null, 2) + "\n");
   } finally {
+    await floor?.stop();
     await oidc?.stop();
     await stack.stop();
   }

@@ -111,9 +111,10 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
         return stats;
       };
 
-      // Warm-up: JIT, keyring, signing key, client and pepper caches, argon2's first hash.
+      // Warm-up: JIT (a warm instance has served many requests: one full round each), keyring,
+      // signing key, client and pepper caches, argon2's first hash.
       const tokenBytes = (await invoke("clientCredentials", 1)).responseBytes;
-      for (const s of ["clientCredentials", "jwks", "refreshGrant"] as const) await invoke(s, Math.min(50, INVOCATIONS));
+      for (const s of ["clientCredentials", "jwks", "refreshGrant"] as const) await invoke(s, INVOCATIONS);
       await invoke("login", 1);
       await handler.call("rawSign", { count: 20, form: "callback", bytes: tokenBytes });
       await handler.call("rawSign", { count: 20, form: "sync", bytes: tokenBytes });
