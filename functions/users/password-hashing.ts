@@ -34,6 +34,18 @@ export class PasswordHashing {
     return this.admit(() => argon2.verify(hash, password).catch(() => false));
   }
 
+  /**
+   * Throws the 503 `admit` would give if a check arrived now: every slot busy and the queue
+   * full. Password routes call it before their storage reads, so a sustained flood is turned
+   * away without the reads it would otherwise make before reaching the gate (under a 64-login
+   * flood those reads, not the hashing, kept the local server's event loop busy; issue 15).
+   */
+  refuseWhenFull(): void {
+    if (this.#running >= this.limits.concurrency && this.#waiting.length >= this.limits.queue) {
+      throw new TemporarilyUnavailable("too many password checks in progress; try again shortly", 1);
+    }
+  }
+
   /** Runs `work` in a hashing slot: now, after waiting in the queue, or not at all (503). */
   async admit<T>(work: () => Promise<T>): Promise<T> {
     if (this.#running < this.limits.concurrency) {

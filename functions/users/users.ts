@@ -158,6 +158,8 @@ export class Users {
    * (unknown user, wrong password, disabled account).
    */
   async authenticate(rawUsername: string, password: string, purpose: "login" | "password_check" = "login"): Promise<Account> {
+    // Before any storage work (and before an attempt is counted): no slot, no check.
+    this.hashing.refuseWhenFull();
     let username: Username | undefined;
     try {
       username = normalizeUsername(rawUsername);

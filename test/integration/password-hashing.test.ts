@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PasswordHashing } from "../../functions/users/password-hashing.js";
 import { TemporarilyUnavailable } from "../../functions/errors.js";
 import { post, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
+import { interceptDdb } from "../support/aws.js";
+import type { AwsClients } from "../../functions/storage/aws.js";
 
 describe("PasswordHashing admission", () => {
   it("runs at most `concurrency` at once, queues up to `queue`, refuses the rest with 503 + Retry-After", async () => {
@@ -97,3 +99,36 @@ describe.skipIf(skipIntegration)("password floods do not starve machine tokens",
     expect(finished.indexOf("token")).toBeLessThan(finished.lastIndexOf("login:401"));
   });
 });
+
+describe.skipIf(skipIntegration)("a sustained password flood is turned away before storage", () => {
+  it("once every slot and queue place is taken, /login answers 503 without a storage request or a counted attempt", async () => {
+    let storageRequests = 0;
+    const t = await startTestIssuer(
+      { LATCHKEY_PASSWORD_HASH_CONCURRENCY: "1", LATCHKEY_PASSWORD_HASH_QUEUE: "1" },
+      { wrapAws: (aws: AwsClients) => interceptDdb(aws, (cmd, send) => (storageRequests++, send(cmd))) },
+    );
+    try {
+      await t.issuer.users.dummyHash();
+      const gate = t.issuer.users.hashing;
+      // Fill the gate: one check running and one waiting, held until released.
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      const held = [0, 1].map(() => gate.admit(() => released));
+      await new Promise((r) => setImmediate(r));
+      const before = storageRequests;
+      const refused = await Promise.all(
+        Array.from({ length: 5 }, () => post(`${t.url}/login`, { username: uniqueName("flood"), password: "not the password at all" })),
+      );
+      expect(refused.map((r) => r.status)).toEqual([503, 503, 503, 503, 503]);
+      expect(refused[0]!.headers.get("retry-after")).toBe("1");
+      expect(storageRequests).toBe(before); // no throttle reservation, no user read
+      release();
+      await Promise.all(held);
+      // Free again: a login is checked (and fails as a wrong one would).
+      expect((await post(`${t.url}/login`, { username: uniqueName("after"), password: "not the password at all" })).status).toBe(401);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
