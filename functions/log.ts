@@ -183,13 +183,17 @@ export function writeRecord(record: Record<string, unknown>, options?: { deferre
 
 /** Whether a record written now would go anywhere (callers may skip building one). */
 export function recordsWanted(): boolean {
-  return threshold < order.silent || listeners.size > 0;
+  return recordsToStdout() || listeners.size > 0;
+}
+
+/** Records go to stdout at every level short of "silent". */
+function recordsToStdout(): boolean {
+  return threshold < order.silent;
 }
 
 /** `writeRecord` for a record its caller has serialized already (one JSON object, no newline). */
 export function writeRecordLine(line: string, options?: { deferred?: boolean }): void {
-  const wanted = threshold < order.silent;
-  if (!wanted && listeners.size === 0) return;
+  if (!recordsWanted()) return;
   const context = currentRequest();
   // Deferred: kept with the request until it ends. A metric is data about the request, and
   // one write per request costs a system call less per record (issue 15); audit records and
@@ -199,7 +203,7 @@ export function writeRecordLine(line: string, options?: { deferred?: boolean }):
     return;
   }
   for (const listener of listeners) listener(line);
-  if (wanted) toStdout(line + "\n", context?.records);
+  if (recordsToStdout()) toStdout(line + "\n", context?.records);
 }
 
 /** Writes the context's deferred records, in the order they were written, in one write. */
@@ -208,7 +212,7 @@ export function flushDeferredRecords(context: RequestContext): void {
   if (!lines?.length) return;
   context.deferred = [];
   for (const line of lines) for (const listener of listeners) listener(line);
-  if (threshold < order.silent) toStdout(lines.join("\n") + "\n", context.records);
+  if (recordsToStdout()) toStdout(lines.join("\n") + "\n", context.records);
 }
 
 export const log = {

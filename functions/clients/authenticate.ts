@@ -55,12 +55,11 @@ export class ClientAuthenticator {
     if (ids.size === 0) throw new InvalidClient("no client credentials", scheme);
     if (ids.size > 1) throw new InvalidClient("the credentials name different clients", scheme);
     const [clientId] = ids as Set<string>;
-    // Both are cached on a warm instance; a cold one reads them in parallel.
-    // Warm: both from memory without waiting; cold: read together.
-    const pepperLoaded = this.clients.digester.pepperIfLoaded();
-    const [client, pepper] = pepperLoaded
-      ? [(this.clients.cached(clientId!) ?? { client: await this.clients.get(clientId!) }).client, pepperLoaded]
-      : await Promise.all([this.clients.get(clientId!), this.clients.digester.pepper()]);
+    // Both are cached on a warm instance (taken without waiting); a cold one reads them in parallel.
+    const hit = this.clients.cached(clientId!);
+    const loadedPepper = this.clients.digester.pepperIfLoaded();
+    const [client, pepper] =
+      hit && loadedPepper ? [hit.client, loadedPepper] : await Promise.all([this.clients.get(clientId!), this.clients.digester.pepper()]);
 
     const methods: AuthMethod[] = [];
     if (secret !== undefined) {

@@ -167,12 +167,6 @@ export class Clients {
   }
 
   /**
-   * A client record, from the instance cache when fresh enough. Unknown ids are cached too (for
-   * as long, at most UNKNOWN_CACHE_SIZE of them), so probing an id answers as fast as using a
-   * known one and timing does not tell which ids exist. Ids are random, so none is looked up
-   * before it exists.
-   */
-  /**
    * What `get` would answer from the instance cache, without waiting: `{ client }` for a fresh
    * known id, `{ client: undefined }` for a fresh unknown one (both alike, so the fast path does
    * not tell them apart by timing either); undefined when storage must be asked (call `get`).
@@ -186,6 +180,12 @@ export class Clients {
     return undefined;
   }
 
+  /**
+   * A client record, from the instance cache when fresh enough. Unknown ids are cached too (for
+   * as long, at most UNKNOWN_CACHE_SIZE of them), so probing an id answers as fast as using a
+   * known one and timing does not tell which ids exist. Ids are random, so none is looked up
+   * before it exists.
+   */
   async get(clientId: string): Promise<Client | undefined> {
     const hit = this.cached(clientId);
     if (hit) return hit.client;

@@ -56,9 +56,12 @@ export interface ChangeResult {
   reason?: string;
 }
 
+/** The keyring as last read, and when storage last confirmed it. */
+type CachedKeyring = { state: KeyringState; checkedAt: number };
+
 export class KeyStore {
   /** `checkedAt`: when the read that confirmed this state started (the conservative end). */
-  #cache: { state: KeyringState; checkedAt: number } | undefined;
+  #cache: CachedKeyring | undefined;
   #loading: Promise<KeyringState | undefined> | undefined;
   #signingKeys = new Map<string, Promise<SigningKey>>();
   /** The same keys once loaded, for `signingKeyIfReady`. */
@@ -93,11 +96,16 @@ export class KeyStore {
    */
   async state(): Promise<KeyringState | undefined> {
     const cached = this.#cache;
-    if (cached && this.now() - cached.checkedAt < this.config.keyCacheSeconds) return cached.state;
+    if (this.#confirmed(cached)) return cached.state;
     this.#loading ??= this.#refresh(cached).finally(() => {
       this.#loading = undefined;
     });
     return this.#loading;
+  }
+
+  /** Whether a cached keyring was confirmed against storage within `keyCacheSeconds`. */
+  #confirmed(cached: CachedKeyring | undefined): cached is CachedKeyring {
+    return cached !== undefined && this.now() - cached.checkedAt < this.config.keyCacheSeconds;
   }
 
   /** A version-only read when a keyring is cached; the full record only when the version moved. */
@@ -143,7 +151,7 @@ export class KeyStore {
    */
   signingKeyIfReady(): SigningKey | undefined {
     const cached = this.#cache;
-    if (!cached || this.now() - cached.checkedAt >= this.config.keyCacheSeconds) return undefined;
+    if (!this.#confirmed(cached)) return undefined;
     const current = keyWith(cached.state, "current");
     return current ? this.#loadedSigningKeys.get(current.kid) : undefined;
   }

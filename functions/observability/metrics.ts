@@ -9,7 +9,7 @@
  * beyond the signature on the Lambda path: validation, environment reads on every store
  * access, key-collision checks; profile of 2026-11-24, issue 15). A record written while a
  * request is served waits in its context and goes out with the request's others in one write
- * (`writeRecord(..., { deferred: true })`, functions/log.ts), when the response is done.
+ * (`writeRecordLine(..., { deferred: true })`, functions/log.ts), when the response is done.
  *
  * Dimensions are bounded by construction: route patterns, status classes, grant types, error
  * codes and the client ids of machine clients (which an operator creates). Every record also

@@ -50,10 +50,9 @@ export class PasswordHashing {
   async admit<T>(work: () => Promise<T>): Promise<T> {
     if (this.#running < this.limits.concurrency) {
       this.#running++;
-    } else if (this.#waiting.length < this.limits.queue) {
-      await new Promise<void>((resolve) => this.#waiting.push(resolve)); // the releasing caller hands its slot over
     } else {
-      throw new TemporarilyUnavailable("too many password checks in progress; try again shortly", 1);
+      this.refuseWhenFull();
+      await new Promise<void>((resolve) => this.#waiting.push(resolve)); // the releasing caller hands its slot over
     }
     try {
       return await work();
