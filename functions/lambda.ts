@@ -60,7 +60,7 @@ let httpHandler: ReturnType<typeof lambdaHttpHandler> | undefined;
 function init(): { issuer: Issuer; httpHandler: ReturnType<typeof lambdaHttpHandler> } {
   if (!issuer || !httpHandler) {
     const config = loadConfig(process.env);
-    // One request per instance at a time: no thread-pool hand-off, no AsyncLocalStorage.
+    // One request per instance at a time: no thread-pool hand-off, and the log context in one slot.
     setSigningMode("inline");
     setContextMode("sequential");
     issuer = createIssuer(config);
@@ -71,7 +71,7 @@ function init(): { issuer: Issuer; httpHandler: ReturnType<typeof lambdaHttpHand
 
 /** For tests: forget the cached issuer so the next event re-reads the environment. */
 export function resetForTests(): void {
-  setContextMode("concurrent");
+  setContextMode("explicit");
   issuer = undefined;
   httpHandler = undefined;
 }

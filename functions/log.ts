@@ -2,16 +2,21 @@
  * Structured JSON logs, one line per event (CloudWatch-friendly). Never pass secrets here:
  * fields named like credentials are redacted as a second line of defence.
  *
- * Every line written while a request is being served carries that request's context
- * (`requestId`, `route`), kept in AsyncLocalStorage, so one request's lines can be found
- * together (also on the local server, which serves requests concurrently in one process).
+ * Every line written on behalf of a request carries that request's context (`requestId`,
+ * `route`), so one request's lines can be found together. The context travels one of two ways:
+ * - explicitly: code serving a request passes its `RequestContext` to `log.*`, `audit` and the
+ *   services it calls (the HTTP app keeps it as `c.var.context`). This is the only way on a server
+ *   that serves many requests at once (the local server);
+ * - in one slot, for a process that serves one request at a time (a Lambda instance, the CLI:
+ *   `setContextMode("sequential")`): `withRequestContext` fills the slot, and lines written
+ *   without an explicit context take it from there.
+ *
+ * There is no AsyncLocalStorage: on Node 20 its promise hooks tax every promise in the process,
+ * about 30 µs of the local server's CPU per token (issue 15; Node 24 makes it cheap, nodejs/node#55552).
  *
  * @example
- *   await withRequestContext({ requestId: "abc", route: "/token" }, async () => {
- *     log.info("issued"); // {"level":"info",...,"msg":"issued","requestId":"abc","route":"/token"}
- *   });
+ *   log.info("issued", { kid }, c.var.context); // {"level":"info",...,"msg":"issued","requestId":"abc","route":"/token","kid":...}
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 
 type Level = "debug" | "info" | "warn" | "error";
 const order: Record<Level | "silent", number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
@@ -46,17 +51,15 @@ export interface RequestContext {
   deferred?: string[];
 }
 
-const requestContext = new AsyncLocalStorage<RequestContext>();
-
 /**
- * Where the context of the request being served is kept:
- * - "concurrent" (the default): AsyncLocalStorage, for a server that serves many requests at
- *   once (the local server, the CLI);
- * - "sequential": one slot, for a process that serves one request at a time (a Lambda
- *   instance; the entry sets it). AsyncLocalStorage's promise hooks, once enabled, tax every
- *   promise in the process: about 30 µs of a client_credentials invocation (issue 15).
+ * Where lines written without an explicit context find one:
+ * - "explicit" (the default): nowhere. A server that serves many requests at once passes each
+ *   request's context along; a slot shared by interleaved requests would tag lines with the
+ *   wrong request, which is worse than tagging none;
+ * - "sequential": the slot `withRequestContext` fills, for a process that serves one request
+ *   at a time (a Lambda instance, the CLI; their entries set it).
  */
-export type ContextMode = "concurrent" | "sequential";
+export type ContextMode = "explicit" | "sequential";
 let sequential = false;
 let current: RequestContext | undefined;
 
@@ -65,9 +68,13 @@ export function setContextMode(mode: ContextMode): void {
   current = undefined;
 }
 
-/** Runs `work` with `context` attached to every line it (and everything it awaits) writes. */
+/**
+ * Runs `work` as the serving of the request `context` describes. In sequential mode, lines
+ * written meanwhile without an explicit context (also after awaits) carry it; in explicit mode
+ * this only runs `work`.
+ */
 export function withRequestContext<T>(context: RequestContext, work: () => T): T {
-  if (!sequential) return requestContext.run(context, work);
+  if (!sequential) return work();
   const previous = current;
   current = context;
   let result: T;
@@ -86,9 +93,9 @@ export function withRequestContext<T>(context: RequestContext, work: () => T): T
   }) as T;
 }
 
-/** The context of the request being served, if any. */
-export function currentRequest(): RequestContext | undefined {
-  return sequential ? current : requestContext.getStore();
+/** The context a line belongs to: the one given, else (sequential mode) the slot's. */
+export function currentRequest(explicit?: RequestContext): RequestContext | undefined {
+  return explicit ?? (sequential ? current : undefined);
 }
 
 type LineListener = (line: string) => void;
@@ -109,15 +116,15 @@ function redact(fields: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
-function contextFields(): Record<string, unknown> {
-  const ctx = currentRequest();
+function contextFields(explicit: RequestContext | undefined): Record<string, unknown> {
+  const ctx = currentRequest(explicit);
   return ctx ? { requestId: ctx.requestId, route: ctx.route } : {};
 }
 
-function write(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
+function write(level: Level, msg: string, fields: Record<string, unknown> = {}, context?: RequestContext): void {
   const wanted = order[level] >= threshold;
   if (!wanted && listeners.size === 0) return;
-  const line = JSON.stringify({ level, time: new Date().toISOString(), msg, ...contextFields(), ...redact(fields) });
+  const line = JSON.stringify({ level, time: new Date().toISOString(), msg, ...contextFields(context), ...redact(fields) });
   for (const listener of listeners) listener(line);
   if (wanted) {
     if (level === "error" || level === "warn") process.stderr.write(line + "\n");
@@ -176,7 +183,7 @@ function toStdout(text: string, sink?: { write(text: string): unknown }): void {
  * Format document) to stdout, whatever the level short of "silent". The caller builds the
  * whole object; the request context is not merged in (EMF documents have their own schema).
  */
-export function writeRecord(record: Record<string, unknown>, options?: { deferred?: boolean }): void {
+export function writeRecord(record: Record<string, unknown>, options?: RecordOptions): void {
   if (!recordsWanted()) return;
   writeRecordLine(JSON.stringify(record), options);
 }
@@ -191,10 +198,17 @@ function recordsToStdout(): boolean {
   return threshold < order.silent;
 }
 
+export interface RecordOptions {
+  /** Keep the record with its request's context until the request ends (metrics). */
+  deferred?: boolean;
+  /** The request the record belongs to, when not the sequential slot's. */
+  context?: RequestContext | undefined;
+}
+
 /** `writeRecord` for a record its caller has serialized already (one JSON object, no newline). */
-export function writeRecordLine(line: string, options?: { deferred?: boolean }): void {
+export function writeRecordLine(line: string, options?: RecordOptions): void {
   if (!recordsWanted()) return;
-  const context = currentRequest();
+  const context = currentRequest(options?.context);
   // Deferred: kept with the request until it ends. A metric is data about the request, and
   // one write per request costs a system call less per record (issue 15); audit records and
   // log lines are never deferred, so none waits on the request's outcome.
@@ -215,9 +229,10 @@ export function flushDeferredRecords(context: RequestContext): void {
   if (recordsToStdout()) toStdout(lines.join("\n") + "\n", context.records);
 }
 
+/** `context`: the request the line belongs to (see the top of this file). */
 export const log = {
-  debug: (msg: string, fields?: Record<string, unknown>) => write("debug", msg, fields),
-  info: (msg: string, fields?: Record<string, unknown>) => write("info", msg, fields),
-  warn: (msg: string, fields?: Record<string, unknown>) => write("warn", msg, fields),
-  error: (msg: string, fields?: Record<string, unknown>) => write("error", msg, fields),
+  debug: (msg: string, fields?: Record<string, unknown>, context?: RequestContext) => write("debug", msg, fields, context),
+  info: (msg: string, fields?: Record<string, unknown>, context?: RequestContext) => write("info", msg, fields, context),
+  warn: (msg: string, fields?: Record<string, unknown>, context?: RequestContext) => write("warn", msg, fields, context),
+  error: (msg: string, fields?: Record<string, unknown>, context?: RequestContext) => write("error", msg, fields, context),
 };

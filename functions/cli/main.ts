@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { setLogLevel, withRequestContext } from "../log.js";
+import { setContextMode, setLogLevel, withRequestContext } from "../log.js";
 import { flushAuditTrail } from "../observability/audit.js";
 import { areaUsage, CommandFailed, commandUsage, parseCommand, suggest, UsageError, type Area } from "./command-line.js";
 import { keys } from "./keys.js";
@@ -109,6 +109,7 @@ export async function run(argv: string[], out: Output = processOutput): Promise<
     // Audit records of what the command changes carry its own request id and name, and go to
     // stderr: stdout carries the command's JSON.
     const context = { requestId: randomUUID(), route: `cli ${[first, verb].filter(Boolean).join(" ")}`, records: { write: (line: string) => out.stderr(line) } };
+    setContextMode("sequential"); // one command at a time: what it writes finds its context in the slot
     const result = await withRequestContext(context, async () => {
       try {
         return await invocation.command.run(invocation.args, invocation.flags, {

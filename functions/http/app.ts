@@ -3,7 +3,7 @@
  * Errors are rendered here and nowhere else: an OAuthError becomes its JSON body, status and
  * headers; anything else is a bug, logged with the request id, answered with an opaque 500.
  */
-import { Hono, type Context } from "hono";
+import { Hono, type Context, type Next } from "hono";
 import { cors } from "hono/cors";
 import { randomUUID } from "node:crypto";
 import type { Issuer } from "../issuer.js";
@@ -37,10 +37,10 @@ const PUBLIC_CLIENT_CORS_PATHS = new Set(["/token", "/userinfo", "/revoke"]);
 export function createApp(issuer: Issuer): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
-  // Every request runs in its own log context (request id, route, caller's address), is
+  // Every request has its own log context (request id, route, caller's address), is
   // counted and timed by route and status class, and finishes its audit deliveries before
   // the response goes out.
-  app.use(async (c, next) => {
+  app.use((c, next) => {
     const started = performance.now();
     const env = c.env as AppEnv["Bindings"] | undefined;
     const requestId = env?.event?.requestContext?.requestId ?? env?.lambdaContext?.awsRequestId ?? randomUUID();
@@ -52,18 +52,9 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
       forwardedFor: c.req.header("x-forwarded-for")?.slice(0, 256),
       deferred: [],
     };
-    await withRequestContext(context, async () => {
-      try {
-        await next();
-        const deliveries = flushAuditTrail();
-        if (deliveries) await deliveries;
-        c.res.headers.set("X-Request-Id", requestId);
-        c.res.headers.set("X-Content-Type-Options", "nosniff");
-        metrics.response(context.route, c.res.status, Math.round((performance.now() - started) * 10) / 10);
-      } finally {
-        flushDeferredRecords(context);
-      }
-    });
+    // Handlers pass it on explicitly (functions/log.ts); on Lambda it also fills the slot.
+    c.set("context", context);
+    return withRequestContext(context, () => serve(c, next, context, started));
   });
 
   // Deployed: only CloudFront's requests (they carry the origin-verify header) get through.
@@ -127,6 +118,7 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
 
   app.onError((err, c) => {
     const requestId = c.get("requestId") as string | undefined;
+    const context = c.get("context") as RequestContext | undefined;
     if (err instanceof AuthorizationErrorRedirect) {
       // RFC 6749 4.1.2.1 error response, with iss (RFC 9207 section 2).
       const location = authorizationResponseUrl(err.redirectUri, {
@@ -138,15 +130,15 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
       return new Response(null, { status: 302, headers: { Location: location, "Cache-Control": "no-store", "Referrer-Policy": "no-referrer" } });
     }
     if (err instanceof OAuthError) {
-      if (err.detail) log.info("request refused", { requestId, error: err.code, detail: err.detail });
+      if (err.detail) log.info("request refused", { requestId, error: err.code, detail: err.detail }, context);
       return c.get("page") ? renderPage(err, requestId) : render(err, requestId);
     }
     if (isStorageFailure(err)) {
       // DynamoDB/S3 unreachable or throttling: the client did nothing wrong and may retry.
-      log.error("storage unavailable", { requestId, error: err.name, message: err.message });
+      log.error("storage unavailable", { requestId, error: err.name, message: err.message }, context);
       return render(new TemporarilyUnavailable("the service is temporarily unavailable; retry shortly"), requestId);
     }
-    log.error("unhandled error", { requestId, error: err.name, message: err.message, stack: err.stack });
+    log.error("unhandled error", { requestId, error: err.name, message: err.message, stack: err.stack }, context);
     return Response.json(
       { error: "server_error", error_description: `internal error; request id ${requestId ?? "unknown"}` },
       { status: 500, headers: { "Cache-Control": "no-store", ...(requestId ? { "X-Request-Id": requestId } : {}) } },
@@ -154,6 +146,20 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
   });
 
   return app;
+}
+
+/** Runs the request, finishes its audit deliveries, then counts and times the response. */
+async function serve(c: Context<AppEnv>, next: Next, context: RequestContext, started: number): Promise<void> {
+  try {
+    await next();
+    const deliveries = flushAuditTrail(context);
+    if (deliveries) await deliveries;
+    c.res.headers.set("X-Request-Id", context.requestId);
+    c.res.headers.set("X-Content-Type-Options", "nosniff");
+    metrics.response(context.route, c.res.status, Math.round((performance.now() - started) * 10) / 10);
+  } finally {
+    flushDeferredRecords(context);
+  }
 }
 
 /** The pattern of the route that serves this request (bounded), or "(unmatched)". */

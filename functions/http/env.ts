@@ -2,6 +2,8 @@
 export interface AppEnv {
   Variables: {
     requestId: string;
+    /** The request's log context: what its log lines and audit records carry (functions/log.ts). */
+    context: import("../log.js").RequestContext;
     /** Set by server-rendered pages: errors render as an HTML page, not JSON. */
     page?: boolean;
   };

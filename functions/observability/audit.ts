@@ -14,7 +14,7 @@
  * @example
  *   audit("client.disabled", { clientId });
  */
-import { currentRequest, log, writeRecord } from "../log.js";
+import { currentRequest, log, writeRecord, type RequestContext } from "../log.js";
 
 /** Every event name, in one list. Names are a contract: dashboards and rules match on them. */
 export const AUDIT_EVENTS = [
@@ -82,9 +82,12 @@ export function configureAuditBus(next: AuditBus | undefined): void {
   bus = next;
 }
 
-/** Records a security event: one log line, and one bus entry when a bus is configured. */
-export function audit(event: AuditEvent, fields: AuditFields = {}): void {
-  const ctx = currentRequest();
+/**
+ * Records a security event: one log line, and one bus entry when a bus is configured.
+ * `context`: the request it happens in (functions/log.ts: explicit, else the sequential slot).
+ */
+export function audit(event: AuditEvent, fields: AuditFields = {}, context?: RequestContext): void {
+  const ctx = currentRequest(context);
   const record: Record<string, unknown> = {
     level: "info",
     time: new Date().toISOString(),
@@ -98,10 +101,10 @@ export function audit(event: AuditEvent, fields: AuditFields = {}): void {
     if (v === undefined || k in record) continue;
     record[k] = FORBIDDEN_FIELD.test(k) ? "[redacted]" : v;
   }
-  writeRecord(record);
+  writeRecord(record, { context: ctx });
   if (!bus) return;
   const delivery = bus.put(event, record).catch((err: unknown) => {
-    log.error("audit event not delivered to the event bus", { event, error: (err as Error).name, detail: (err as Error).message });
+    log.error("audit event not delivered to the event bus", { event, error: (err as Error).name, detail: (err as Error).message }, ctx);
   });
   if (ctx) (ctx.pending ??= []).push(delivery);
   else {
@@ -115,8 +118,8 @@ export function audit(event: AuditEvent, fields: AuditFields = {}): void {
  * process). With none started (every request when no bus is configured) it returns at once,
  * without a promise to wait on.
  */
-export function flushAuditTrail(): Promise<unknown> | undefined {
-  const ctx = currentRequest();
+export function flushAuditTrail(context?: RequestContext): Promise<unknown> | undefined {
+  const ctx = currentRequest(context);
   const pending = ctx ? (ctx.pending ?? []).splice(0) : [...unscoped];
   return pending.length ? Promise.allSettled(pending) : undefined;
 }

@@ -28,6 +28,7 @@ import type { Revocations } from "../revocations/revocations.js";
 import type { User } from "../users/users.js";
 import { normalizeUsername } from "../users/usernames.js";
 import { audit } from "../observability/audit.js";
+import type { RequestContext } from "../log.js";
 
 export interface BrowserSession {
   sid: string;
@@ -168,7 +169,7 @@ export class BrowserSessions {
    * audit record is written once, by the call that ended it). `reason`: logout, signed_in_again,
    * revoked (revokeAllForSubject).
    */
-  async end(sid: string, reason = "logout"): Promise<void> {
+  async end(sid: string, reason = "logout", context?: RequestContext): Promise<void> {
     let families: Set<string> | undefined;
     let sub: string | undefined;
     let wasLive = false;
@@ -190,7 +191,7 @@ export class BrowserSessions {
       if (isConditionalCheckFailed(err)) return;
       throw err;
     }
-    if (wasLive) audit("session.ended", { sub, sid, reason });
+    if (wasLive) audit("session.ended", { sub, sid, reason }, context);
     // Families attached after this point are refused by attachFamily's condition. The access
     // tokens issued under the session carry its sid: /validate and /introspect refuse them now.
     for (const familyId of families ?? []) await this.refreshTokens.revokeFamily(familyId);
@@ -204,7 +205,7 @@ export class BrowserSessions {
    * Ends every session of a person (account deletion, disable, reset, "sign out everywhere"),
    * or every one but `exceptSid` (a password change keeps the caller's session).
    */
-  async revokeAllForSubject(sub: string, options: { exceptSid?: string | undefined } = {}): Promise<number> {
+  async revokeAllForSubject(sub: string, options: { exceptSid?: string | undefined; context?: RequestContext | undefined } = {}): Promise<number> {
     let ended = 0;
     let start: Record<string, unknown> | undefined;
     do {
@@ -219,7 +220,7 @@ export class BrowserSessions {
       );
       for (const item of page.Items ?? []) {
         if (item.sid === options.exceptSid) continue; // a password change keeps the caller's session
-        await this.end(item.sid as string, "revoked");
+        await this.end(item.sid as string, "revoked", options.context);
         ended++;
       }
       start = page.LastEvaluatedKey;

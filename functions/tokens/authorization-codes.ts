@@ -19,6 +19,7 @@ import type { AwsClients } from "../storage/aws.js";
 import { isConditionalCheckFailed, nowSeconds } from "../storage/dynamo.js";
 import { InvalidGrant } from "../errors.js";
 import { audit } from "../observability/audit.js";
+import type { RequestContext } from "../log.js";
 import { newFamilyId, type RefreshTokens } from "./refresh-tokens.js";
 import type { Revocations } from "../revocations/revocations.js";
 
@@ -68,13 +69,13 @@ export class AuthorizationCodes {
    * code is a replay: invalid_grant, and the refresh-token family and the access token issued from it are revoked
    * (RFC 6749 section 4.1.2: "SHOULD revoke all tokens previously issued based on that code").
    */
-  async redeem(code: string, check: (grant: CodeGrant) => void): Promise<{ grant: CodeGrant; familyId: string; jti: string }> {
+  async redeem(code: string, check: (grant: CodeGrant) => void, context?: RequestContext): Promise<{ grant: CodeGrant; familyId: string; jti: string }> {
     if (!SHAPE.test(code)) throw new InvalidGrant("the authorization code is invalid or expired");
     const key = { pk: `CODE#${digestOf(code)}`, sk: "CODE" };
     const item = (await this.aws.ddb.send(new GetCommand({ TableName: this.config.table, Key: key, ConsistentRead: true }))).Item;
     if (!item) throw new InvalidGrant("the authorization code is invalid or expired");
     // Any presentation of a spent code is a replay, even one that would fail the binding checks.
-    if (item.redeemedAt !== undefined) return this.#replayed(item);
+    if (item.redeemedAt !== undefined) return this.#replayed(item, context);
     const { pk: _pk, sk: _sk, ttl: _ttl, expiresAt: _e, ...grant } = item;
     check(grant as CodeGrant);
     const familyId = newFamilyId();
@@ -96,18 +97,18 @@ export class AuthorizationCodes {
       if (!isConditionalCheckFailed(err)) throw err;
       // Expired (the condition checks it), or a concurrent redemption won: that one is a replay.
       const now = (await this.aws.ddb.send(new GetCommand({ TableName: this.config.table, Key: key, ConsistentRead: true }))).Item;
-      if (now?.redeemedAt !== undefined) return this.#replayed(now);
+      if (now?.redeemedAt !== undefined) return this.#replayed(now, context);
       throw new InvalidGrant("the authorization code has expired");
     }
     return { grant: grant as CodeGrant, familyId, jti };
   }
 
-  async #replayed(item: Record<string, unknown>): Promise<never> {
+  async #replayed(item: Record<string, unknown>, context: RequestContext | undefined): Promise<never> {
     if (typeof item.familyId === "string") await this.refreshTokens.revokeFamily(item.familyId);
     if (typeof item.jti === "string" && typeof item.jtiExpiresAt === "number") {
       await this.revocations.revokeToken(item.jti, item.jtiExpiresAt);
     }
-    audit("authorization_code.reuse_detected", { sub: item.sub as string, clientId: item.clientId as string });
+    audit("authorization_code.reuse_detected", { sub: item.sub as string, clientId: item.clientId as string }, context);
     throw new InvalidGrant("the authorization code has already been used; tokens issued from it are revoked");
   }
 }

@@ -28,7 +28,7 @@ import type { Config } from "../config.js";
 import type { AwsClients } from "../storage/aws.js";
 import { isConditionalCheckFailed, nowSeconds } from "../storage/dynamo.js";
 import { InvalidGrant } from "../errors.js";
-import { log } from "../log.js";
+import { log, type RequestContext } from "../log.js";
 import { constantTimeEqual } from "../security/constant-time.js";
 import { audit } from "../observability/audit.js";
 import { metrics } from "../observability/metrics.js";
@@ -144,6 +144,7 @@ export class RefreshTokens {
     token: string,
     /** Runs before the token is spent; throw to refuse without rotating. */
     check?: (family: RefreshTokenFamily) => void | Promise<void>,
+    context?: RequestContext,
   ): Promise<{ token: string; family: RefreshTokenFamily }> {
     const parts = partsOf(token);
     if (!parts) throw new InvalidGrant("refresh token is invalid or expired");
@@ -158,8 +159,8 @@ export class RefreshTokens {
       // A token this family issued that is not its current one: someone holds a spent copy.
       // Reported by the one request whose write revoked the family (never the id itself).
       if (await this.#revokeFamily(familyId)) {
-        log.warn("refresh token reuse detected; family revoked", { familyRef: familyRef(familyId), sid: family.sid, sub: family.sub });
-        audit("refresh.reuse_detected", { sub: family.sub, ...(family.clientId ? { clientId: family.clientId } : {}) });
+        log.warn("refresh token reuse detected; family revoked", { familyRef: familyRef(familyId), sid: family.sid, sub: family.sub }, context);
+        audit("refresh.reuse_detected", { sub: family.sub, ...(family.clientId ? { clientId: family.clientId } : {}) }, context);
         metrics.refreshReuseDetected();
       }
       throw new InvalidGrant("refresh token has already been used; the session has been revoked");

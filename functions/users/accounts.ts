@@ -22,6 +22,7 @@ import type { Config } from "../config.js";
 import { AccessDenied, InvalidCredentials, InvalidGrant, InvalidRequest } from "../errors.js";
 import type { Revocations } from "../revocations/revocations.js";
 import { audit } from "../observability/audit.js";
+import type { RequestContext } from "../log.js";
 import { nowSeconds } from "../storage/dynamo.js";
 import type { PasswordResets } from "./password-resets.js";
 import type { Account, Users } from "./users.js";
@@ -34,7 +35,7 @@ export interface Caller {
 
 /** What Accounts needs of browser sessions (OIDC sign-in): end a person's sessions, maybe but one. */
 export interface BrowserSessionStore {
-  revokeAllForSubject(sub: string, options?: { exceptSid?: string | undefined }): Promise<unknown>;
+  revokeAllForSubject(sub: string, options?: { exceptSid?: string | undefined; context?: RequestContext | undefined }): Promise<unknown>;
 }
 
 export class Accounts {
@@ -57,28 +58,28 @@ export class Accounts {
    * POST /account/password: the current password (through the /login lockout), then the new
    * one (the /register rules). Every other session ends; the caller's stays.
    */
-  async changePassword(caller: Caller, currentPassword: string, newPassword: string): Promise<void> {
+  async changePassword(caller: Caller, currentPassword: string, newPassword: string, context?: RequestContext): Promise<void> {
     const account = await this.ofCaller(caller);
     await this.users.checkNewPassword(account, newPassword); // a rule broken costs no attempt
-    await this.#verifyPassword(account, currentPassword);
+    await this.#verifyPassword(account, currentPassword, context);
     const hash = await this.users.hashPassword(newPassword);
     const at = nowSeconds();
     await this.revocations.revokeSubject(account.sub, { before: at, exceptSid: caller.sid });
     await this.users.setPassword(account, hash, at, caller.sid);
-    await this.browserSessions?.revokeAllForSubject(account.sub, { exceptSid: caller.sid });
-    audit("user.password_changed", { sub: account.sub });
+    await this.browserSessions?.revokeAllForSubject(account.sub, { exceptSid: caller.sid, context });
+    audit("user.password_changed", { sub: account.sub }, context);
   }
 
   /** DELETE /account: the password, then the account goes and its tokens stop passing. */
-  async deleteOwn(caller: Caller, password: string): Promise<void> {
+  async deleteOwn(caller: Caller, password: string, context?: RequestContext): Promise<void> {
     const account = await this.ofCaller(caller);
-    await this.#verifyPassword(account, password);
-    await this.#remove(account);
+    await this.#verifyPassword(account, password, context);
+    await this.#remove(account, context);
   }
 
   /** DELETE /account/sessions: every session of the caller ends, this one included. */
-  async signOutEverywhere(caller: Caller): Promise<void> {
-    await this.#endSessions(await this.ofCaller(caller));
+  async signOutEverywhere(caller: Caller, context?: RequestContext): Promise<void> {
+    await this.#endSessions(await this.ofCaller(caller), context);
   }
 
   /** Admin: disable (sign-in, refresh and every token refused) or enable again. */
@@ -132,7 +133,7 @@ export class Accounts {
    * password does not spend the link), then uses the link up, sets the password and ends
    * every session.
    */
-  async completeReset(secret: string, newPassword: string): Promise<void> {
+  async completeReset(secret: string, newPassword: string, context?: RequestContext): Promise<void> {
     const pending = await this.resets.peek(secret);
     const account = pending ? await this.users.byKey(pending.user) : undefined;
     if (!pending || !account || !stillCurrent(account, pending)) throw new InvalidGrant("this reset link is invalid, used or expired");
@@ -142,8 +143,8 @@ export class Accounts {
     const at = nowSeconds();
     await this.revocations.revokeSubject(account.sub, { before: at });
     await this.users.setPassword(account, hash, at);
-    await this.browserSessions?.revokeAllForSubject(account.sub);
-    audit("user.password_reset", { sub: account.sub });
+    await this.browserSessions?.revokeAllForSubject(account.sub, { context });
+    audit("user.password_reset", { sub: account.sub }, context);
   }
 
   async #find(ref: string): Promise<Account> {
@@ -153,28 +154,28 @@ export class Accounts {
   }
 
   /** The account's password, through the per-username lockout (429 when locked). */
-  async #verifyPassword(account: Account, password: string): Promise<void> {
+  async #verifyPassword(account: Account, password: string, context: RequestContext | undefined): Promise<void> {
     try {
-      await this.users.verifyPassword(account, password);
+      await this.users.verifyPassword(account, password, context);
     } catch (err) {
       if (err instanceof InvalidCredentials) throw new AccessDenied("the password is incorrect");
       throw err;
     }
   }
 
-  async #endSessions(account: Account): Promise<void> {
+  async #endSessions(account: Account, context?: RequestContext): Promise<void> {
     const at = nowSeconds();
     await this.revocations.revokeSubject(account.sub, { before: at });
     await this.users.endSessions(account, at);
-    await this.browserSessions?.revokeAllForSubject(account.sub);
-    audit("user.sessions_revoked", { sub: account.sub });
+    await this.browserSessions?.revokeAllForSubject(account.sub, { context });
+    audit("user.sessions_revoked", { sub: account.sub }, context);
   }
 
-  async #remove(account: Account): Promise<void> {
+  async #remove(account: Account, context?: RequestContext): Promise<void> {
     await this.revocations.revokeSubject(account.sub, { before: nowSeconds() });
     await this.users.remove(account);
-    await this.browserSessions?.revokeAllForSubject(account.sub);
-    audit("user.deleted", { sub: account.sub });
+    await this.browserSessions?.revokeAllForSubject(account.sub, { context });
+    audit("user.deleted", { sub: account.sub }, context);
   }
 }
 

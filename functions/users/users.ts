@@ -34,6 +34,7 @@ import { normalizeUsername, checkNewUsername, type Username } from "./usernames.
 import { skeleton } from "./confusables.js";
 import type { LoginThrottle } from "./login-throttle.js";
 import { audit } from "../observability/audit.js";
+import type { RequestContext } from "../log.js";
 import { metrics } from "../observability/metrics.js";
 import { PasswordHashing } from "./password-hashing.js";
 
@@ -86,7 +87,7 @@ export class Users {
   }
 
   /** Creates a user; 400 for a broken rule, 409 when the name, a case variant or a lookalike is taken. */
-  async register(rawUsername: string, password: string): Promise<User> {
+  async register(rawUsername: string, password: string, context?: RequestContext): Promise<User> {
     const username = normalizeUsername(rawUsername);
     const skeleton = await checkNewUsername(username);
     await checkPassword(password, username.display, this.config.password);
@@ -109,7 +110,7 @@ export class Users {
       if (isConditionalCheckFailed(err)) throw new UsernameTaken("that username is already taken");
       throw err;
     }
-    audit("user.registered", { sub: user.sub, username: user.username });
+    audit("user.registered", { sub: user.sub, username: user.username }, context);
     return user;
   }
 
@@ -157,7 +158,12 @@ export class Users {
    * Verifies a username and password; throttled per username; one 401 for every failure
    * (unknown user, wrong password, disabled account).
    */
-  async authenticate(rawUsername: string, password: string, purpose: "login" | "password_check" = "login"): Promise<Account> {
+  async authenticate(
+    rawUsername: string,
+    password: string,
+    purpose: "login" | "password_check" = "login",
+    context?: RequestContext,
+  ): Promise<Account> {
     // Before any storage work (and before an attempt is counted): no slot, no check.
     this.hashing.refuseWhenFull();
     let username: Username | undefined;
@@ -176,15 +182,15 @@ export class Users {
     if (!item || !ok || item.disabled === true) {
       // Only a name that exists is recorded: an unknown "username" may be a mistyped password.
       const who = { ...(item ? { sub: item.sub as string, username: item.username as string } : {}), ...(purpose === "login" ? {} : { purpose }) };
-      audit("user.login_failed", { ...who, reason: !item ? "unknown_user" : !ok ? "wrong_password" : "disabled" });
+      audit("user.login_failed", { ...who, reason: !item ? "unknown_user" : !ok ? "wrong_password" : "disabled" }, context);
       if (attempt.last) {
-        audit("user.locked", { ...who, lockoutSeconds: this.config.loginThrottle.lockoutSeconds });
+        audit("user.locked", { ...who, lockoutSeconds: this.config.loginThrottle.lockoutSeconds }, context);
         metrics.lockout();
       }
       throw new InvalidCredentials();
     }
     await this.throttle.reset(throttleKey);
-    audit("user.login_succeeded", { sub: item.sub as string, username: item.username as string, ...(purpose === "login" ? {} : { purpose }) });
+    audit("user.login_succeeded", { sub: item.sub as string, username: item.username as string, ...(purpose === "login" ? {} : { purpose }) }, context);
     if (item.indexed !== true) await this.#backfillIndex(item);
     const account = accountOf(item);
     // A token issued in the second its sessions were revoked would fall under that mark: wait it out.
@@ -194,8 +200,8 @@ export class Users {
   }
 
   /** Checks an account's password through the same per-username lockout as /login. */
-  async verifyPassword(account: Account, password: string): Promise<void> {
-    const checked = await this.authenticate(account.username, password, "password_check");
+  async verifyPassword(account: Account, password: string, context?: RequestContext): Promise<void> {
+    const checked = await this.authenticate(account.username, password, "password_check", context);
     if (checked.sub !== account.sub) throw new InvalidCredentials();
   }
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalJWKSet, decodeJwt, jwtVerify } from "jose";
 import { GOOD_PASSWORD, post, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
 import { readForm, TestBrowser } from "../support/browser.js";
+import { onLogLine } from "../../functions/log.js";
 
 const REDIRECT = "https://app.example.com/callback";
 const pkce = () => {
@@ -234,8 +235,14 @@ describe.skipIf(skipIntegration)("authorization code flow with the hosted sign-i
     const first = await exchange({ code, client_id: publicId, code_verifier: verifier });
     expect(first.status).toBe(200);
     // A replay revokes even when it would fail the binding checks (a thief has no verifier).
-    const replay = await exchange({ code, client_id: publicId, code_verifier: pkce().verifier });
+    const records: Record<string, unknown>[] = [];
+    const stop = onLogLine((line) => records.push(JSON.parse(line)));
+    const replay = await exchange({ code, client_id: publicId, code_verifier: pkce().verifier }).finally(stop);
     expect(replay.status).toBe(400);
+    // Recorded once, as the replaying request's.
+    expect(records.filter((r) => r.event === "authorization_code.reuse_detected")).toEqual([
+      expect.objectContaining({ requestId: replay.headers.get("x-request-id"), route: "/token", clientId: publicId }),
+    ]);
     expect(replay.json.error).toBe("invalid_grant");
     expect(replay.json.error_description).toMatch(/already been used/);
     const refresh = await post(`${t.url}/token`, form({ grant_type: "refresh_token", refresh_token: first.json.refresh_token, client_id: publicId }), FORM);

@@ -125,6 +125,17 @@ describe.skipIf(skipIntegration)("operations: logs, metrics and the audit trail"
     expect(raw.some((l) => l.includes(typo))).toBe(false);
   });
 
+  it("requests served at the same time each record their own request id (the local server passes contexts, it keeps none in a shared slot)", async () => {
+    const people = await Promise.all(Array.from({ length: 6 }, () => register()));
+    const failures = await Promise.all(people.map((p) => login(p.username, `not ${p.username}'s password`)));
+    expect(failures.map((f) => f.status)).toEqual(people.map(() => 401));
+    people.forEach((p, i) => {
+      expect(audits("user.login_failed", { sub: p.sub })).toEqual([
+        expect.objectContaining({ requestId: failures[i]!.headers.get("x-request-id"), route: "/login" }),
+      ]);
+    });
+  });
+
   it("user.locked: once, on the failure that reaches the limit, not on the refusals after it", async () => {
     const { username, sub } = await register();
     const answers = [];

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GOOD_PASSWORD, post, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
 import { readForm, TestBrowser } from "../support/browser.js";
+import { onLogLine } from "../../functions/log.js";
 
 const REDIRECT = "https://app.example.com/callback";
 const BYE = "https://app.example.com/bye";
@@ -99,8 +100,13 @@ describe.skipIf(skipIntegration)("userinfo and logout", () => {
     const refresh = (token: string) => post(`${t.url}/token`, new URLSearchParams({ grant_type: "refresh_token", refresh_token: token, client_id: clientId }).toString(), FORM);
     const rotated = await refresh(tokens.refresh_token);
     expect(rotated.status).toBe(200);
-    const done = await browser.submit(t.url, action, hidden);
+    const records: Record<string, unknown>[] = [];
+    const stop = onLogLine((line) => records.push(JSON.parse(line)));
+    const done = await browser.submit(t.url, action, hidden).finally(stop);
     expect(done.status).toBe(302);
+    expect(records.filter((r) => r.event === "session.ended")).toEqual([
+      expect.objectContaining({ reason: "logout", requestId: done.headers.get("x-request-id"), route: "/logout" }),
+    ]);
     expect(done.location).toBe(`${BYE}?state=s1`);
     expect(browser.jar.cookies.has("lk_session")).toBe(false);
     expect((await refresh(rotated.json.refresh_token)).json.error).toBe("invalid_grant");
@@ -164,8 +170,14 @@ describe.skipIf(skipIntegration)("userinfo and logout", () => {
   it("sign-out everywhere (DELETE /account/sessions) also ends single sign-on", async () => {
     const browser = new TestBrowser();
     const tokens = await signIn(browser);
-    const res = await fetch(`${t.url}/account/sessions`, { method: "DELETE", headers: { authorization: `Bearer ${tokens.access_token}` } });
+    const records: Record<string, unknown>[] = [];
+    const stop = onLogLine((line) => records.push(JSON.parse(line)));
+    const res = await fetch(`${t.url}/account/sessions`, { method: "DELETE", headers: { authorization: `Bearer ${tokens.access_token}` } }).finally(stop);
     expect(res.status).toBe(204);
+    // Every session of the person ends (earlier tests left some), each recorded as this request's.
+    const ended = records.filter((r) => r.event === "session.ended");
+    expect(ended.length).toBeGreaterThan(0);
+    for (const r of ended) expect(r).toMatchObject({ reason: "revoked", requestId: res.headers.get("x-request-id"), route: "/account/sessions" });
     const again = await browser.get(`${t.url}/authorize?${new URLSearchParams({ response_type: "code", client_id: clientId, redirect_uri: REDIRECT, code_challenge: "x".repeat(43), code_challenge_method: "S256", prompt: "none" })}`);
     expect(new URL(again.location!).searchParams.get("error")).toBe("login_required");
   });

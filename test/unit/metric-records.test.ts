@@ -4,7 +4,7 @@
  * shape infra/monitoring.ts's alarms read, and the dimension sets that share a key on purpose
  * write no warning line. During a request they wait for its end and go out in one write.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { onLogLine, setLogLevel } from "../../functions/log.js";
 import { metrics } from "../../functions/observability/metrics.js";
 
@@ -44,9 +44,11 @@ describe("metric records", () => {
   });
 });
 
-describe("metric records during a request", () => {
+describe("metric records during a request (a Lambda instance: sequential context)", () => {
   it("wait in the request's context and go out together in one write when it flushes; log lines do not wait", async () => {
-    const { flushDeferredRecords, withRequestContext } = await import("../../functions/log.js");
+    const { flushDeferredRecords, setContextMode, withRequestContext } = await import("../../functions/log.js");
+    setContextMode("sequential");
+    onTestFinished(() => setContextMode("explicit"));
     setLogLevel("info");
     const writes: string[] = [];
     const context = { requestId: "r-1", route: "/token", deferred: [] as string[], records: { write: (chunk: string) => writes.push(chunk) } };

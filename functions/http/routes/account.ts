@@ -26,19 +26,19 @@ export function accountRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   app.post("/account/password", async (c) => {
     const claims = await caller(c);
     const body = await readBody(c, ChangePasswordRequest, json);
-    await accounts.changePassword(claims, body.current_password, body.new_password);
+    await accounts.changePassword(claims, body.current_password, body.new_password, c.get("context"));
     return c.body(null, 204, { "Cache-Control": "no-store" });
   });
 
   app.delete("/account", async (c) => {
     const claims = await caller(c);
     const body = await readBody(c, DeleteAccountRequest, json);
-    await accounts.deleteOwn(claims, body.password);
+    await accounts.deleteOwn(claims, body.password, c.get("context"));
     return c.body(null, 204, { "Cache-Control": "no-store" });
   });
 
   app.delete("/account/sessions", async (c) => {
-    await accounts.signOutEverywhere(await caller(c));
+    await accounts.signOutEverywhere(await caller(c), c.get("context"));
     return c.body(null, 204, { "Cache-Control": "no-store" });
   });
 
@@ -60,7 +60,7 @@ export function accountRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
       throw err;
     }
     try {
-      await accounts.completeReset(form.token, form.password ?? "");
+      await accounts.completeReset(form.token, form.password ?? "", c.get("context"));
     } catch (err) {
       if (err instanceof InvalidGrant) return resetUnusable();
       // A rule the password broke: the form again, saying which (the link is not spent).

@@ -124,7 +124,7 @@ ${config.registrationEnabled ? html`<p class="alt">New here? <a href="/authorize
       const renewed = await issuer.sessions.reauthenticate(previous);
       if (renewed) return complete(c, req, renewed, 303);
     } else if (previous) {
-      await issuer.sessions.end(previous.sid, "signed_in_again");
+      await issuer.sessions.end(previous.sid, "signed_in_again", c.get("context"));
     }
     const { session, cookie } = await issuer.sessions.start(user);
     cookies.setSession(c, cookie);
@@ -143,7 +143,7 @@ ${config.registrationEnabled ? html`<p class="alt">New here? <a href="/authorize
       return session;
     } catch (err) {
       if (!(err instanceof InvalidGrant)) throw err;
-      await issuer.sessions.end(session.sid, "revoked");
+      await issuer.sessions.end(session.sid, "revoked", c.get("context"));
       return undefined;
     }
   };
@@ -166,7 +166,7 @@ ${config.registrationEnabled ? html`<p class="alt">New here? <a href="/authorize
     cookies.checkCsrf(c, form.csrf_token);
     let user: User;
     try {
-      user = await issuer.users.authenticate(form.username, form.password);
+      user = await issuer.users.authenticate(form.username, form.password, "login", c.get("context"));
     } catch (err) {
       // One message for an unknown user and a wrong password (no user-existence leak).
       if (err instanceof InvalidCredentials) return signInForm(c, req, 401, "The username or password is incorrect.", form.username);
@@ -191,7 +191,7 @@ ${config.registrationEnabled ? html`<p class="alt">New here? <a href="/authorize
     cookies.checkCsrf(c, form.csrf_token);
     let user: User;
     try {
-      user = await issuer.users.register(form.username, form.password);
+      user = await issuer.users.register(form.username, form.password, c.get("context"));
     } catch (err) {
       // The same rules and messages as POST /register.
       if (err instanceof InvalidUsername || err instanceof InvalidPassword || err instanceof UsernameTaken) {

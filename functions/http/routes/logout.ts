@@ -85,8 +85,8 @@ export function logoutRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     const req = await parse(c);
     const session = await issuer.sessions.resume(cookies.session(c));
     if (req.hint) {
-      if (typeof req.hint.sid === "string") await issuer.sessions.end(req.hint.sid);
-      if (session && session.sub === req.hint.sub) await issuer.sessions.end(session.sid);
+      if (typeof req.hint.sid === "string") await issuer.sessions.end(req.hint.sid, "logout", c.get("context"));
+      if (session && session.sub === req.hint.sub) await issuer.sessions.end(session.sid, "logout", c.get("context"));
       return finish(c, req);
     }
     if (!session) return finish(c, req);
@@ -110,8 +110,8 @@ export function logoutRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     const form = await readBody(c, LogoutForm, { accept: ["form"], maxBytes: config.maxBodyBytes });
     cookies.checkCsrf(c, form.csrf_token);
     const session = await issuer.sessions.resume(cookies.session(c));
-    if (session) await issuer.sessions.end(session.sid);
-    if (req.hint && typeof req.hint.sid === "string") await issuer.sessions.end(req.hint.sid);
+    if (session) await issuer.sessions.end(session.sid, "logout", c.get("context"));
+    if (req.hint && typeof req.hint.sid === "string") await issuer.sessions.end(req.hint.sid, "logout", c.get("context"));
     return finish(c, req);
   });
 }

@@ -24,7 +24,7 @@ export function tokenRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
 
   app.post("/refresh", async (c) => {
     const body = await readBody(c, RefreshRequest, { accept: ["json"], maxBytes });
-    return noStore(c.json(await refreshGrant.handler(issuer, body)));
+    return noStore(c.json(await refreshGrant.handler(issuer, body, undefined, c.get("context"))));
   });
 
   // RFC 7009 section 2.2: the server responds 200 whether or not the token was valid.
@@ -40,10 +40,10 @@ export function tokenRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
       });
       if (claims?.jti !== undefined) {
         await issuer.revocations.revokeToken(claims.jti, claims.exp);
-        audit("token.revoked", { sub: claims.sub, jti: claims.jti, kind: "access_token" });
+        audit("token.revoked", { sub: claims.sub, jti: claims.jti, kind: "access_token" }, c.get("context"));
       }
     } else if (await issuer.refreshTokens.revoke(body.token)) {
-      audit("session.revoked", { reason: "revoke", kind: "refresh_token" });
+      audit("session.revoked", { reason: "revoke", kind: "refresh_token" }, c.get("context"));
     }
     return noStore(c.body(null, 200));
   });

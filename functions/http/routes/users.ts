@@ -18,7 +18,7 @@ export function userRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   app.post("/register", async (c) => {
     if (!config.registrationEnabled) throw new AccessDenied("registration is switched off for this issuer");
     const body = await readBody(c, RegisterRequest, json);
-    const user = await issuer.users.register(body.username, body.password);
+    const user = await issuer.users.register(body.username, body.password, c.get("context"));
     return c.json(user, 201);
   });
 
@@ -28,7 +28,7 @@ export function userRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     const aud = grantAudience(body.audience, config.userAudiences);
     const scope = grantScopes(parseScope(body.scope), config.userScopes, config.userScopes);
     await issuer.keys.signingKey(); // 503 before a login is spent, not after
-    const user = await issuer.users.authenticate(body.username, body.password);
+    const user = await issuer.users.authenticate(body.username, body.password, "login", c.get("context"));
     // One session per login: the refresh-token family and the `sid` its access tokens carry.
     const sid = newSessionId();
     const refreshToken = await issuer.refreshTokens.start({ sub: user.sub, user: user.key, sid, aud, scope });

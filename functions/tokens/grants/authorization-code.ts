@@ -8,6 +8,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Context } from "hono";
+import type { AppEnv } from "../../http/env.js";
 import { InvalidGrant, InvalidRequest, UnauthorizedClient } from "../../errors.js";
 import type { Issuer } from "../../issuer.js";
 import { constantTimeEqual } from "../../security/constant-time.js";
@@ -20,7 +21,7 @@ export const parameters = new Set(["code", "redirect_uri", "code_verifier", "cli
 /** RFC 7636 section 4.1: 43-128 characters of [A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~". */
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
-export async function handler(issuer: Issuer, params: TokenParams, c: Context): Promise<Record<string, unknown>> {
+export async function handler(issuer: Issuer, params: TokenParams, c: Context<AppEnv>): Promise<Record<string, unknown>> {
   const { client } = await issuer.clientAuth.authenticate({ authorization: c.req.header("authorization"), ...params });
   if (!client.redirectUris?.length) throw new UnauthorizedClient("this client has no redirect URIs; it cannot use authorization_code");
   if (!params.code) throw new InvalidRequest("code is required");
@@ -37,7 +38,7 @@ export async function handler(issuer: Issuer, params: TokenParams, c: Context): 
     if (!constantTimeEqual(createHash("sha256").update(verifier, "ascii").digest("base64url"), g.codeChallenge)) {
       throw new InvalidGrant("code_verifier does not match the code_challenge");
     }
-  });
+  }, c.get("context"));
 
   const refreshToken = await issuer.refreshTokens.start(
     { sub: grant.sub, user: grant.user, aud: grant.aud, scope: grant.scope, clientId: client.clientId, sid: grant.sid },

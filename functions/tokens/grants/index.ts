@@ -1,6 +1,7 @@
 /** The grants /token dispatches to, by grant_type. One module per grant. */
 import type { Issuer } from "../../issuer.js";
 import type { Context } from "hono";
+import type { AppEnv } from "../../http/env.js";
 import * as authorizationCode from "./authorization-code.js";
 import * as clientCredentials from "./client-credentials.js";
 import * as refreshToken from "./refresh-token.js";
@@ -9,7 +10,7 @@ export type TokenParams = Record<string, string | undefined>;
 
 export interface Grant {
   parameters: Set<string>;
-  handler(issuer: Issuer, params: TokenParams, c: Context): Promise<Record<string, unknown>>;
+  handler(issuer: Issuer, params: TokenParams, c: Context<AppEnv>): Promise<Record<string, unknown>>;
 }
 
 export const grants: Record<string, Grant> = {

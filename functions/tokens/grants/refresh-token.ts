@@ -5,6 +5,8 @@
  * signed-out account's families are refused (invalid_grant).
  */
 import type { Context } from "hono";
+import type { AppEnv } from "../../http/env.js";
+import type { RequestContext } from "../../log.js";
 import { InvalidGrant, InvalidRequest, InvalidScope } from "../../errors.js";
 import type { Issuer } from "../../issuer.js";
 import { issueAccessToken, tokenResponse } from "../access-token.js";
@@ -17,7 +19,9 @@ export async function handler(
   issuer: Issuer,
   params: { refresh_token?: string | undefined; scope?: string | undefined; client_id?: string | undefined },
   /** Absent at /refresh (people who logged in at /login); families issued to a client refresh at /token only. */
-  c?: Context,
+  c?: Context<AppEnv>,
+  /** The request's log context (at /token, the one `c` carries). */
+  context: RequestContext | undefined = c?.get("context"),
 ): Promise<Record<string, unknown>> {
   if (!params.refresh_token) throw new InvalidRequest("refresh_token is required");
   const requested = parseScope(params.scope);
@@ -34,7 +38,7 @@ export async function handler(
       const { client } = await issuer.clientAuth.authenticate({ authorization: c.req.header("authorization"), ...params });
       if (client.clientId !== family.clientId) throw new InvalidGrant("the refresh token was issued to another client");
     }
-  });
+  }, context);
   const at = await issueAccessToken(issuer.keys, issuer.config, {
     sub: family.sub,
     aud: family.aud,
