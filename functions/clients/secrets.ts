@@ -7,7 +7,7 @@ import { createHmac, randomBytes } from "node:crypto";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import type { Config } from "../config.js";
 import type { AwsClients } from "../storage/aws.js";
-import { constantTimeIncludes } from "../security/constant-time.js";
+import { digestIncluded } from "../security/constant-time.js";
 
 export const PEPPER_OBJECT_KEY = "secrets/client-secret-pepper";
 const SECRET_SHAPE = /^lks_[A-Za-z0-9_-]{43}$/;
@@ -15,6 +15,10 @@ const SECRET_SHAPE = /^lks_[A-Za-z0-9_-]{43}$/;
 /** A new client secret: `lks_` + 43 base64url characters (256 bits). */
 export function newClientSecret(): string {
   return "lks_" + randomBytes(32).toString("base64url");
+}
+
+function mac(secret: string, pepper: Buffer): Buffer {
+  return createHmac("sha256", pepper).update(secret).digest();
 }
 
 export class SecretDigester {
@@ -68,16 +72,16 @@ export class SecretDigester {
     return pepper;
   }
 
+  /** The stored form of a secret: its HMAC-SHA-256 under the pepper, base64url. */
   digest(secret: string, pepper: Buffer): string {
-    return createHmac("sha256", pepper).update(secret).digest("base64url");
+    return mac(secret, pepper).toString("base64url");
   }
 
   /** Constant-time check of a presented secret against stored digests (every digest is compared). */
   matches(secret: string, digests: string[], pepper: Buffer): boolean {
     const wellFormed = SECRET_SHAPE.test(secret);
     // A malformed secret is digested and compared all the same, so its timing matches.
-    const presented = this.digest(wellFormed ? secret : `invalid:${secret}`, pepper);
-    return constantTimeIncludes(presented, digests) && wellFormed;
+    return digestIncluded(mac(wellFormed ? secret : `invalid:${secret}`, pepper), digests) && wellFormed;
   }
 
   async #readPepper(): Promise<Buffer | undefined> {

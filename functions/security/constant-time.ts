@@ -6,6 +6,7 @@
  *
  * @example
  *   constantTimeEqual(presentedDigest, storedDigest); // true only for identical strings
+ *   digestIncluded(hmacBytes, storedBase64urlDigests); // MAC against MACs: compared as they are
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 
@@ -30,3 +31,20 @@ export function constantTimeIncludes(presented: string, expected: readonly strin
   for (const e of expected) found = timingSafeEqual(p, reduce(e)) || found;
   return found;
 }
+
+/**
+ * True when the MAC `digest` equals any of `expected`, the same MAC stored base64url-encoded
+ * (client-secret digests). Both sides are already fixed-length MAC outputs, so they are compared
+ * as they are, without the reduction above: one HMAC fewer per candidate and for the presented
+ * side, on the token endpoint's path (issue 15). Every candidate is compared; a stored value
+ * that is not a digest of the same length never matches (its length is no secret).
+ */
+export function digestIncluded(digest: Buffer, expected: readonly string[]): boolean {
+  let found = false;
+  for (const e of expected) {
+    const candidate = Buffer.from(e, "base64url");
+    found = (candidate.length === digest.length && timingSafeEqual(digest, candidate)) || found;
+  }
+  return found;
+}
+

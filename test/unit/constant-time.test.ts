@@ -1,6 +1,7 @@
 /** The one constant-time comparison: exact equality, any lengths, no early exit over candidates. */
 import { describe, expect, it } from "vitest";
-import { constantTimeEqual, constantTimeIncludes } from "../../functions/security/constant-time.js";
+import { createHmac } from "node:crypto";
+import { constantTimeEqual, constantTimeIncludes, digestIncluded } from "../../functions/security/constant-time.js";
 
 describe("constantTimeEqual", () => {
   it("is true only for identical strings", () => {
@@ -22,6 +23,27 @@ describe("constantTimeIncludes", () => {
     expect(constantTimeIncludes("a", ["a", "b", "c"])).toBe(true);
     expect(constantTimeIncludes("d", ["a", "b", "c"])).toBe(false);
     expect(constantTimeIncludes("a", [])).toBe(false);
+  });
+});
+
+describe("digestIncluded", () => {
+  const mac = (s: string) => createHmac("sha256", "pepper").update(s).digest();
+  const stored = ["one", "two", "three"].map((s) => mac(s).toString("base64url"));
+
+  it("finds a MAC among stored base64url MACs, wherever it is, and only an identical one", () => {
+    for (const s of ["one", "two", "three"]) expect(digestIncluded(mac(s), stored), s).toBe(true);
+    expect(digestIncluded(mac("four"), stored)).toBe(false);
+    expect(digestIncluded(mac("one"), [])).toBe(false);
+    const flipped = Buffer.from(mac("two"));
+    flipped[31]! ^= 1;
+    expect(digestIncluded(flipped, stored)).toBe(false);
+  });
+
+  it("a stored value of another length never matches, and does not throw (timingSafeEqual alone would)", () => {
+    const short = mac("one").subarray(0, 16);
+    expect(() => digestIncluded(mac("one"), [short.toString("base64url"), "", "not base64url at all!"])).not.toThrow();
+    expect(digestIncluded(short, stored)).toBe(false);
+    expect(digestIncluded(mac("one"), ["", ...stored])).toBe(true);
   });
 });
 
