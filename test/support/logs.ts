@@ -3,7 +3,7 @@
  * can check what went to the log, e.g. the cause of a refusal next to its request id.
  */
 import { vi } from "vitest";
-import { setLogLevel } from "../../functions/log.js";
+import { flushOutput, setLogLevel } from "../../functions/log.js";
 
 export interface LogCapture {
   lines: Record<string, unknown>[];
@@ -28,10 +28,19 @@ export function captureLogs(level: "debug" | "info" | "warn" | "error" = "info")
   const out = vi.spyOn(process.stdout, "write").mockImplementation(keep);
   const err = vi.spyOn(process.stderr, "write").mockImplementation(keep);
   setLogLevel(level);
+  // The local server holds stdout lines for a few milliseconds (functions/log.ts, OUTPUT_FLUSH):
+  // what the log holds is what has been written plus what is pending.
   return {
-    lines,
-    find: (requestId, msg) => lines.find((l) => l.requestId === requestId && (msg === undefined || l.msg === msg)),
+    get lines() {
+      flushOutput();
+      return lines;
+    },
+    find(requestId, msg) {
+      flushOutput();
+      return lines.find((l) => l.requestId === requestId && (msg === undefined || l.msg === msg));
+    },
     stop() {
+      flushOutput(); // what is pending was written while capturing
       out.mockRestore();
       err.mockRestore();
       setLogLevel("silent");

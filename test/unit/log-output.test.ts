@@ -1,10 +1,10 @@
 /**
- * Output buffering (functions/log.ts), which the local server turns on: lines written in one
- * event-loop turn reach stdout in one write, in order, after the turn; off (Lambda), each line
- * is written before the call returns.
+ * Output buffering (functions/log.ts), which the local server turns on: lines written close
+ * together reach stdout in one write, in order, at most OUTPUT_FLUSH.afterMs later, or at once
+ * when OUTPUT_FLUSH.atBytes are pending; off (Lambda), each line is written before the call returns.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { bufferOutput, flushOutput, log, setLogLevel, writeRecord } from "../../functions/log.js";
+import { bufferOutput, flushOutput, log, OUTPUT_FLUSH, setLogLevel, writeRecord } from "../../functions/log.js";
 
 afterEach(() => {
   bufferOutput(false);
@@ -12,18 +12,36 @@ afterEach(() => {
 });
 
 describe("output buffering", () => {
-  it("joins a turn's stdout lines into one write after the turn, in order", async () => {
+  it("joins the lines of several event-loop turns into one write, in order, within the interval", async () => {
     setLogLevel("info");
     const writes: string[] = [];
     vi.spyOn(process.stdout, "write").mockImplementation((chunk: unknown) => (writes.push(String(chunk)), true));
     bufferOutput(true);
+    const started = Date.now();
     log.info("first");
     writeRecord({ second: true });
+    await new Promise((r) => setImmediate(r));
     log.info("third");
     expect(writes).toEqual([]);
-    await new Promise((r) => setImmediate(r));
-    expect(writes).toHaveLength(1);
+    await vi.waitFor(() => expect(writes).toHaveLength(1), { timeout: 1000, interval: 1 });
+    expect(Date.now() - started).toBeLessThan(OUTPUT_FLUSH.afterMs + 200);
     expect(writes[0]!.trimEnd().split("\n").map((l) => JSON.parse(l).msg ?? "record")).toEqual(["first", "record", "third"]);
+  });
+
+  it("writes at once when as much as OUTPUT_FLUSH.atBytes is pending", () => {
+    setLogLevel("info");
+    const writes: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk: unknown) => (writes.push(String(chunk)), true));
+    bufferOutput(true);
+    const filler = "x".repeat(1024);
+    let lines = 0;
+    while (writes.length === 0 && lines < 1000) {
+      writeRecord({ filler });
+      lines++;
+    }
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.length).toBeGreaterThanOrEqual(OUTPUT_FLUSH.atBytes);
+    expect(lines).toBe(Math.ceil(OUTPUT_FLUSH.atBytes / (JSON.stringify({ filler }).length + 1)));
   });
 
   it("writes at once when off, and turning it off writes what is pending", () => {
