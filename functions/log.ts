@@ -159,9 +159,26 @@ export function bufferOutput(on: boolean): void {
   buffering = on;
 }
 
+/** Whether stdout is buffered (the local server): records may then be gathered until the flush. */
+export function outputBuffered(): boolean {
+  return buffering;
+}
+
+const flushHooks: (() => void)[] = [];
+
+/**
+ * Buffered output only: `produce` runs once, when pending output is next written, and writes
+ * what it gathered meanwhile (metric records, functions/observability/metrics.ts).
+ */
+export function atNextFlush(produce: () => void): void {
+  flushHooks.push(produce);
+  scheduleFlush();
+}
+
 /** Writes out what buffering holds (tests, shutdown). */
 export function flushOutput(): void {
   flushScheduled = false;
+  for (const produce of flushHooks.splice(0)) produce();
   if (!pendingOutput.length) return;
   const text = pendingOutput.join("");
   pendingOutput = [];
@@ -181,10 +198,13 @@ function toStdout(text: string, sink?: { write(text: string): unknown }): void {
   pendingOutput.push(text);
   pendingBytes += text.length;
   if (pendingBytes >= OUTPUT_FLUSH.atBytes) flushOutput();
-  else if (!flushScheduled) {
-    flushScheduled = true;
-    setTimeout(flushOutput, OUTPUT_FLUSH.afterMs).unref(); // unref: exit's flush covers the rest
-  }
+  else scheduleFlush();
+}
+
+function scheduleFlush(): void {
+  if (flushScheduled) return;
+  flushScheduled = true;
+  setTimeout(flushOutput, OUTPUT_FLUSH.afterMs).unref(); // unref: exit's flush covers the rest
 }
 
 /**
@@ -210,14 +230,14 @@ function recordsToStdout(): boolean {
 export interface RecordOptions {
   /** Keep the record with its request's context until the request ends (metrics). */
   deferred?: boolean;
-  /** The request the record belongs to, when not the sequential slot's. */
-  context?: RequestContext | undefined;
+  /** The request the record belongs to, when not the sequential slot's; null: none (gathered records). */
+  context?: RequestContext | null | undefined;
 }
 
 /** `writeRecord` for a record its caller has serialized already (one JSON object, no newline). */
 export function writeRecordLine(line: string, options?: RecordOptions): void {
   if (!recordsWanted()) return;
-  const context = currentRequest(options?.context);
+  const context = options?.context === null ? undefined : currentRequest(options?.context);
   // Deferred: kept with the request until it ends. A metric is data about the request, and
   // one write per request costs a system call less per record (issue 15); audit records and
   // log lines are never deferred, so none waits on the request's outcome.

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { onLogLine } from "../../functions/log.js";
+import { flushOutput, onLogLine } from "../../functions/log.js";
 import { AUDIT_EVENTS } from "../../functions/observability/audit.js";
 import { GOOD_PASSWORD, post, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
 
@@ -35,7 +35,11 @@ describe.skipIf(skipIntegration)("operations: logs, metrics and the audit trail"
 
   const audits = (event: string, match: Record<string, unknown> = {}) =>
     lines.filter((l) => l.msg === "audit" && l.event === event && Object.entries(match).every(([k, v]) => l[k] === v));
-  const emf = (metric: string) => lines.filter((l) => l._aws?.CloudWatchMetrics?.[0]?.Metrics?.some((m: { Name: string }) => m.Name === metric));
+  // The local server gathers metric records until its output is written (functions/observability/metrics.ts).
+  const emf = (metric: string) => {
+    flushOutput();
+    return lines.filter((l) => l._aws?.CloudWatchMetrics?.[0]?.Metrics?.some((m: { Name: string }) => m.Name === metric));
+  };
 
   async function register(username = uniqueName(), password = GOOD_PASSWORD) {
     secrets.add(password);

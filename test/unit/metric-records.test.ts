@@ -2,9 +2,11 @@
  * Metric records (functions/observability/metrics.ts), written by hand in CloudWatch's
  * Embedded Metric Format: each record carries only its own dimensions and metrics, in the
  * shape infra/monitoring.ts's alarms read, and the dimension sets that share a key on purpose
- * write no warning line. During a request they wait for its end and go out in one write.
+ * write no warning line. During a request they wait for its end and go out in one write; where
+ * output is buffered (the local server) they are gathered into one document per shape and
+ * dimension values until the output is written.
  */
-import { afterEach, beforeEach, describe, expect, it, onTestFinished } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from "vitest";
 import { onLogLine, setLogLevel } from "../../functions/log.js";
 import { metrics } from "../../functions/observability/metrics.js";
 
@@ -68,5 +70,66 @@ describe("metric records during a request (a Lambda instance: sequential context
     setLogLevel("silent");
     metrics.lockout();
     expect(lines).toHaveLength(3);
+  });
+});
+
+describe("metric records where output is buffered (the local server)", () => {
+  it("gather until the output is written: one document per shape and dimension values, values as arrays", async () => {
+    const { bufferOutput, flushOutput } = await import("../../functions/log.js");
+    bufferOutput(true);
+    onTestFinished(() => bufferOutput(false));
+    metrics.tokenIssued("client_credentials", "lkc_aaaaaaaaaaaaaaaaaaaaaa");
+    metrics.response("/token", 200, 1.5);
+    metrics.tokenIssued("client_credentials", "lkc_aaaaaaaaaaaaaaaaaaaaaa");
+    metrics.response("/token", 201, 2.25);
+    metrics.tokenIssued("client_credentials", "lkc_bbbbbbbbbbbbbbbbbbbbbb");
+    metrics.response("/token", 401, 0.5);
+    expect(lines).toEqual([]);
+    flushOutput();
+    const tokensFor = (id: string) => lines.filter((l) => l.clientId === id);
+    expect(tokensFor("lkc_aaaaaaaaaaaaaaaaaaaaaa")).toEqual([expect.objectContaining({ TokensIssued: [1, 1], grant: "client_credentials" })]);
+    expect(tokensFor("lkc_bbbbbbbbbbbbbbbbbbbbbb")).toEqual([expect.objectContaining({ TokensIssued: 1 })]);
+    const responses = lines.filter((l) => l.route === "/token");
+    expect(responses.map((r) => [r.statusClass, r.Responses, r.Latency])).toEqual([
+      ["2xx", [1, 1], [1.5, 2.25]],
+      ["4xx", 1, 0.5],
+    ]);
+    expect(responses[0]!._aws.CloudWatchMetrics[0].Dimensions).toEqual([["service", "route"], ["service", "route", "statusClass"], ["service"]]);
+    expect(typeof responses[0]!._aws.Timestamp).toBe("number");
+    expect(lines).toHaveLength(4);
+    flushOutput(); // nothing gathered since: nothing written
+    expect(lines).toHaveLength(4);
+  });
+
+  it("write a document as soon as one metric holds 100 values (the specification's limit)", async () => {
+    const { bufferOutput, flushOutput } = await import("../../functions/log.js");
+    bufferOutput(true);
+    onTestFinished(() => bufferOutput(false));
+    for (let i = 0; i < 101; i++) metrics.response("/jwks", 200, i);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.Latency).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    flushOutput();
+    expect(lines.map((l) => l.Latency)).toEqual([lines[0]!.Latency, 100]);
+  });
+});
+
+describe("gathered metric records", () => {
+  it("belong to no request: written while a request's context is current, they do not go to its sink", async () => {
+    const { bufferOutput, flushOutput, setContextMode, withRequestContext } = await import("../../functions/log.js");
+    bufferOutput(true);
+    setContextMode("sequential"); // e.g. the CLI, in the same process as a local server
+    onTestFinished(() => {
+      bufferOutput(false);
+      setContextMode("explicit");
+    });
+    setLogLevel("info"); // records go to an output (else only to listeners)
+    const written: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk: unknown) => (written.push(String(chunk)), true));
+    onTestFinished(() => vi.restoreAllMocks());
+    metrics.response("/token", 200, 1);
+    const sunk: string[] = [];
+    withRequestContext({ requestId: "cli", route: "cli token", records: { write: (line: string) => sunk.push(line) } }, () => flushOutput());
+    expect(sunk).toEqual([]);
+    expect(written.map((w) => JSON.parse(w).route)).toEqual(["/token"]);
   });
 });
