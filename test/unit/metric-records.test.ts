@@ -125,7 +125,9 @@ describe("gathered metric records", () => {
     setLogLevel("info"); // records go to an output (else only to listeners)
     const written: string[] = [];
     vi.spyOn(process.stdout, "write").mockImplementation((chunk: unknown) => (written.push(String(chunk)), true));
-    onTestFinished(() => vi.restoreAllMocks());
+    onTestFinished(() => {
+      vi.restoreAllMocks();
+    });
     metrics.response("/token", 200, 1);
     const sunk: string[] = [];
     withRequestContext({ requestId: "cli", route: "cli token", records: { write: (line: string) => sunk.push(line) } }, () => flushOutput());
