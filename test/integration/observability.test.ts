@@ -304,6 +304,15 @@ describe.skipIf(skipIntegration)("operations: logs, metrics and the audit trail"
     }
   });
 
+  it("every audit record an HTTP request caused carries a request id and route (the context was passed all the way down)", () => {
+    // This suite also changes clients and keys, and races refresh tokens ("racer"), by calling
+    // the services directly (no request): those records carry none.
+    const direct = (l: Line) => l.event.startsWith("client.") || l.event.startsWith("key.") || l.sub === "racer";
+    const recorded = lines.filter((l) => l.msg === "audit" && !direct(l));
+    expect(new Set(recorded.map((r) => r.event)).size).toBeGreaterThanOrEqual(5);
+    for (const r of recorded) expect(r, r.event).toMatchObject({ requestId: expect.any(String), route: expect.stringMatching(/^\//) });
+  });
+
   it("no line holds a password, a client secret, a token or a refresh-token family id", () => {
     expect(secrets.size).toBeGreaterThan(5);
     const familyIds = [...secrets].filter((s) => s.startsWith("lkr_")).map((s) => s.slice(4, 26));
