@@ -68,6 +68,10 @@ export function setContextMode(mode: ContextMode): void {
   current = undefined;
 }
 
+export function contextMode(): ContextMode {
+  return sequential ? "sequential" : "explicit";
+}
+
 /**
  * Runs `work` as the serving of the request `context` describes. In sequential mode, lines
  * written meanwhile without an explicit context (also after awaits) carry it; in explicit mode

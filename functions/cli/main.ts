@@ -7,7 +7,7 @@
  */
 import { readFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
-import { setContextMode, setLogLevel, withRequestContext } from "../log.js";
+import { contextMode, setContextMode, setLogLevel, withRequestContext } from "../log.js";
 import { flushAuditTrail } from "../observability/audit.js";
 import { areaUsage, CommandFailed, commandUsage, parseCommand, suggest, UsageError, type Area } from "./command-line.js";
 import { keys } from "./keys.js";
@@ -109,7 +109,10 @@ export async function run(argv: string[], out: Output = processOutput): Promise<
     // Audit records of what the command changes carry its own request id and name, and go to
     // stderr: stdout carries the command's JSON.
     const context = { requestId: randomUUID(), route: `cli ${[first, verb].filter(Boolean).join(" ")}`, records: { write: (line: string) => out.stderr(line) } };
-    setContextMode("sequential"); // one command at a time: what it writes finds its context in the slot
+    // One command at a time: what it writes finds its context in the slot. The mode is put back
+    // afterwards, for a process that runs commands beside other work (tests, an embedding).
+    const mode = contextMode();
+    setContextMode("sequential");
     const result = await withRequestContext(context, async () => {
       try {
         return await invocation.command.run(invocation.args, invocation.flags, {
@@ -118,7 +121,7 @@ export async function run(argv: string[], out: Output = processOutput): Promise<
       } finally {
         await flushAuditTrail();
       }
-    });
+    }).finally(() => setContextMode(mode));
     out.stdout(JSON.stringify(result, null, 2) + "\n");
     return 0;
   } catch (err) {

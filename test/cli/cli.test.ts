@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../functions/cli/main.js";
+import { contextMode } from "../../functions/log.js";
 import { parseCommand, type Area } from "../../functions/cli/command-line.js";
 import { keys } from "../../functions/cli/keys.js";
 import { skipIntegration, startTestIssuer, type TestIssuer } from "../support/issuer.js";
@@ -123,6 +124,9 @@ describe.skipIf(skipIntegration)("the CLI against an issuer: exit code 2 for fai
     const token = await cli("token", "--issuer", t.url, "--client-id", "lkc_nope", "--client-secret", "lks_nope");
     expect(token.code).toBe(2);
     expect(token.stderr).toMatch(/^latchkey: invalid_client/);
+    // A command keeps its context in the slot only while it runs, failed or not: a server in
+    // the same process goes back to passing contexts explicitly.
+    expect(contextMode()).toBe("explicit");
   });
 
   it("registers an app that signs people in: public (no secret) or confidential; bad redirect URIs are usage errors", async () => {

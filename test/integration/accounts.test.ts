@@ -193,8 +193,13 @@ describe.skipIf(skipIntegration)("accounts", () => {
       const weak = await submit("short");
       expect(weak.status).toBe(400);
       expect(await weak.text()).toMatch(/at least 15 characters/);
-      const done = await submit(NEW_PASSWORD);
+      const records: Record<string, unknown>[] = [];
+      const stop = onLogLine((line) => records.push(JSON.parse(line)));
+      const done = await submit(NEW_PASSWORD).finally(stop);
       expect(done.status).toBe(200);
+      expect(records.filter((r) => r.event === "user.password_reset")).toEqual([
+        expect.objectContaining({ requestId: done.headers.get("x-request-id"), route: "/account/reset" }),
+      ]);
       expect(await done.text()).toMatch(/Password changed/);
       const again = await submit("another perfectly fine passphrase");
       expect(again.status).toBe(400);

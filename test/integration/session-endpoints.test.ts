@@ -138,8 +138,16 @@ describe.skipIf(skipIntegration)("userinfo and logout", () => {
 
     const other = uniqueName("otto");
     await t.issuer.users.register(other, GOOD_PASSWORD);
-    const switched = await signIn(browser, "openid profile", { prompt: "login" }, other);
+    const records: Record<string, unknown>[] = [];
+    const stop = onLogLine((line) => records.push(JSON.parse(line)));
+    const switched = await signIn(browser, "openid profile", { prompt: "login" }, other).finally(stop);
     expect(claims(switched.id_token!).sid).not.toBe(claims(first.id_token!).sid);
+    // The sign-in form's request records both: the new person's login and the old session's end.
+    const [ended] = records.filter((r) => r.event === "session.ended");
+    expect(ended).toMatchObject({ reason: "signed_in_again", sid: claims(first.id_token!).sid, requestId: expect.any(String), route: expect.stringMatching(/^\/authorize/) });
+    expect(records.filter((r) => r.event === "user.login_succeeded" && r.username === other)).toEqual([
+      expect.objectContaining({ requestId: ended!.requestId, route: ended!.route }),
+    ]);
     expect((await refresh(kept.json.refresh_token)).json.error).toBe("invalid_grant");
   });
 
