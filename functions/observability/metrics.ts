@@ -70,6 +70,17 @@ function emit(dimensionSets: Record<string, string>[], values: [name: string, un
   let shape = settings.namespace;
   for (const set of sets) shape += "|" + Object.keys(set).join(",");
   for (const [name, unit] of values) shape += "#" + name + ":" + unit;
+  if (outputBuffered()) {
+    gather(shape, sets, values);
+    return;
+  }
+  let members = membersOf(sets);
+  for (const [name, , value] of values) members += `,${JSON.stringify(name)}:${JSON.stringify(value)}`;
+  writeRecordLine(`{"_aws":{"Timestamp":${Date.now()},"CloudWatchMetrics":${directivesOf(shape, sets, values)}},${members}}`, { deferred: true });
+}
+
+/** The serialized `CloudWatchMetrics` directives of a shape (cached: a bounded set). */
+function directivesOf(shape: string, sets: Record<string, string>[], values: [name: string, unit: Unit, value: number][]): string {
   let directives = directiveCache.get(shape);
   if (directives === undefined) {
     directives = JSON.stringify([
@@ -81,6 +92,11 @@ function emit(dimensionSets: Record<string, string>[], values: [name: string, un
     ]);
     directiveCache.set(shape, directives);
   }
+  return directives;
+}
+
+/** The dimension members of a record: `service`, then each set's keys, each key once. */
+function membersOf(sets: Record<string, string>[]): string {
   let members = `"${DIMENSION.service}":${JSON.stringify(settings.service)}`;
   const written = new Set<string>([DIMENSION.service]);
   for (const set of sets) {
@@ -90,12 +106,7 @@ function emit(dimensionSets: Record<string, string>[], values: [name: string, un
       members += `,${JSON.stringify(key)}:${JSON.stringify(set[key])}`;
     }
   }
-  if (outputBuffered()) {
-    gather(directives, members, values);
-    return;
-  }
-  for (const [name, , value] of values) members += `,${JSON.stringify(name)}:${JSON.stringify(value)}`;
-  writeRecordLine(`{"_aws":{"Timestamp":${Date.now()},"CloudWatchMetrics":${directives}},${members}}`, { deferred: true });
+  return members;
 }
 
 /**
@@ -110,12 +121,15 @@ function emit(dimensionSets: Record<string, string>[], values: [name: string, un
 const MAX_VALUES = 100;
 const gathered = new Map<string, { timestamp: number; directives: string; members: string; names: string[]; values: number[][] }>();
 
-function gather(directives: string, members: string, values: [name: string, unit: Unit, value: number][]): void {
-  const key = directives + members;
+function gather(shape: string, sets: Record<string, string>[], values: [name: string, unit: Unit, value: number][]): void {
+  // A batch per shape and dimension values; the document's strings are built once per batch.
+  let key = shape;
+  for (const set of sets) for (const k in set) key += "\u0000" + set[k];
   let batch = gathered.get(key);
   if (!batch) {
     if (gathered.size === 0) atNextFlush(writeGathered);
-    batch = { timestamp: Date.now(), directives, members, names: values.map(([name]) => name), values: values.map(() => []) };
+    const directives = directivesOf(shape, sets, values);
+    batch = { timestamp: Date.now(), directives, members: membersOf(sets), names: values.map(([name]) => name), values: values.map(() => []) };
     gathered.set(key, batch);
   }
   for (let i = 0; i < values.length; i++) batch.values[i]!.push(values[i]![2]);
