@@ -28,7 +28,8 @@ export const SERVER_TIMEOUTS: ServerTimeouts = { headersMs: 10_000, requestMs: 3
 
 export async function listen(issuer: Issuer, port = 0, hostname = "127.0.0.1", timeouts = SERVER_TIMEOUTS): Promise<RunningServer> {
   const app = createApp(issuer);
-  // Many requests at once: their log lines and metric records go out once per event-loop turn.
+  // Many requests at once: stdout is written every 25 ms or 64 KiB, and metric records are
+  // gathered until then (functions/log.ts, functions/observability/metrics.ts).
   bufferOutput(true);
   const serverOptions = {
     headersTimeout: timeouts.headersMs,

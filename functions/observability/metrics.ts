@@ -7,9 +7,10 @@
  * namespace, dimension sets and metrics, then the values as top-level members), and writing it
  * is a fraction of what Powertools' Metrics cost per record (about a tenth of a token's CPU
  * beyond the signature on the Lambda path: validation, environment reads on every store
- * access, key-collision checks; profile of 2026-11-24, issue 15). A record written while a
- * request is served waits in its context and goes out with the request's others in one write
- * (`writeRecordLine(..., { deferred: true })`, functions/log.ts), when the response is done.
+ * access, key-collision checks; profile of 2026-11-24, issue 15). On Lambda, a record written
+ * while a request is served waits in its context and goes out with the request's others in one
+ * write (`writeRecordLine(..., { deferred: true })`, functions/log.ts), when the response is
+ * done; on the local server, records are gathered until the buffered output is written (`gather`).
  *
  * Dimensions are bounded by construction: route patterns, status classes, grant types, error
  * codes and the client ids of machine clients (which an operator creates). Every record also
@@ -119,7 +120,17 @@ function membersOf(sets: Record<string, string>[]): string {
  * 2026-11-25, issue 15).
  */
 const MAX_VALUES = 100;
-const gathered = new Map<string, { timestamp: number; directives: string; members: string; names: string[]; values: number[][] }>();
+
+/** Records of one shape and dimension values, gathered: their strings, and each metric's values. */
+interface Batch {
+  timestamp: number;
+  directives: string;
+  members: string;
+  names: string[];
+  values: number[][];
+}
+
+const gathered = new Map<string, Batch>();
 
 function gather(shape: string, sets: Record<string, string>[], values: [name: string, unit: Unit, value: number][]): void {
   // A batch per shape and dimension values; the document's strings are built once per batch.
@@ -145,7 +156,7 @@ function writeGathered(): void {
   for (const batch of batches) writeBatch(batch);
 }
 
-function writeBatch(batch: { timestamp: number; directives: string; members: string; names: string[]; values: number[][] }): void {
+function writeBatch(batch: Batch): void {
   let members = batch.members;
   batch.names.forEach((name, i) => {
     const values = batch.values[i]!;
