@@ -9,6 +9,7 @@
  *   const config = loadConfig(process.env);
  *   config.accessTokenTtlSeconds; // 900
  */
+import { availableParallelism } from "node:os";
 import { z } from "zod";
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -59,10 +60,19 @@ export const envSchema = z.object({
   LATCHKEY_PASSWORD_MAX_LENGTH: z.coerce.number().int().min(64).max(4096).default(256),
   LATCHKEY_LOGIN_MAX_FAILURES: z.coerce.number().int().positive().default(5),
   LATCHKEY_LOGIN_LOCKOUT_SECONDS: seconds(900),
-  /** argon2id hashes running at once per process (they share libuv's pool with RSA signing). */
-  LATCHKEY_PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
-  /** Password checks waiting for a hashing slot; beyond this they get 503 with Retry-After. */
-  LATCHKEY_PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(10000).default(32),
+  /**
+   * argon2id hashes running at once per process (they share libuv's pool and the cores with
+   * RSA signing). Default: one core fewer than the process may use, at least one, so a login
+   * flood leaves a core to token issuance (issue 15). A Lambda instance serves one request at
+   * a time, so there it never matters.
+   */
+  LATCHKEY_PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.max(1, availableParallelism() - 1)),
+  /**
+   * Password checks waiting for a hashing slot; beyond this they get 503 with Retry-After.
+   * 128 at ~25 ms a check is a few seconds' wait at most; a waiting login costs a pending
+   * promise, while a refused one comes straight back (issue 15).
+   */
+  LATCHKEY_PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(10000).default(128),
 
   /** Audiences a user may request at /login; the first is the default. */
   LATCHKEY_USER_AUDIENCES: list("latchkey"),

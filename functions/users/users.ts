@@ -36,7 +36,7 @@ import type { LoginThrottle } from "./login-throttle.js";
 import { audit } from "../observability/audit.js";
 import type { RequestContext } from "../log.js";
 import { metrics } from "../observability/metrics.js";
-import { PasswordHashing } from "./password-hashing.js";
+import { PasswordHashing, type HashingPlace } from "./password-hashing.js";
 
 /** How long a skeleton claim without its user is presumed in flight rather than abandoned. */
 const CLAIM_GRACE_SECONDS = 60;
@@ -164,8 +164,23 @@ export class Users {
     purpose: "login" | "password_check" = "login",
     context?: RequestContext,
   ): Promise<Account> {
-    // Before any storage work (and before an attempt is counted): no slot, no check.
-    this.hashing.refuseWhenFull();
+    // A place at the hashing gate before any storage work: a login refused for capacity (503)
+    // has read nothing and reserved no attempt against the username's lockout.
+    const place = this.hashing.enter();
+    try {
+      return await this.#authenticate(place, rawUsername, password, purpose, context);
+    } finally {
+      place.release();
+    }
+  }
+
+  async #authenticate(
+    place: HashingPlace,
+    rawUsername: string,
+    password: string,
+    purpose: "login" | "password_check",
+    context: RequestContext | undefined,
+  ): Promise<Account> {
     let username: Username | undefined;
     try {
       username = normalizeUsername(rawUsername);
@@ -177,7 +192,7 @@ export class Users {
     const attempt = await this.throttle.reserve(throttleKey);
     const item = username ? await this.#item(username.key) : undefined;
     const hash = (item?.passwordHash as string | undefined) ?? (await this.dummyHash());
-    const ok = await this.hashing.verify(hash, password.normalize("NFKC"));
+    const ok = await this.hashing.verify(hash, password.normalize("NFKC"), place);
     // A disabled account fails exactly like a wrong password (same answer, same lockout).
     if (!item || !ok || item.disabled === true) {
       // Only a name that exists is recorded: an unknown "username" may be a mistyped password.
@@ -345,8 +360,8 @@ export class Users {
   /** A real argon2id hash of a random password, made once per instance. */
   dummyHash(): Promise<string> {
     if (!this.#dummyHash) {
-      this.#dummyHash = this.hashing.hash(randomUUID() + randomUUID());
-      this.#dummyHash.catch(() => (this.#dummyHash = undefined)); // a 503 now must not poison later logins
+      this.#dummyHash = this.hashing.hashOnce(randomUUID() + randomUUID());
+      this.#dummyHash.catch(() => (this.#dummyHash = undefined)); // a failure now must not poison later logins
     }
     return this.#dummyHash;
   }

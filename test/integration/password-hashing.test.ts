@@ -46,6 +46,23 @@ describe("PasswordHashing admission", () => {
     await expect(gate.admit(async () => "again")).resolves.toBe("again");
   });
 
+  it("a place taken with enter() counts against the limit until it runs or is released", async () => {
+    const gate = new PasswordHashing({ concurrency: 1, queue: 1 });
+    const first = gate.enter();
+    const second = gate.enter();
+    // Two places held, neither hashing yet: the gate is full all the same.
+    expect(() => gate.enter()).toThrow(TemporarilyUnavailable);
+    second.release();
+    second.release(); // idempotent: one release gives back one place
+    const third = gate.enter();
+    expect(() => gate.enter()).toThrow(TemporarilyUnavailable);
+    await expect(first.run(async () => "ran")).resolves.toBe("ran"); // run gives its place back
+    const fourth = gate.enter();
+    expect(() => gate.enter()).toThrow(TemporarilyUnavailable);
+    third.release();
+    fourth.release();
+  });
+
   it("a failing hash frees its slot", async () => {
     const gate = new PasswordHashing({ concurrency: 1, queue: 0 });
     await expect(gate.admit(() => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
@@ -97,6 +114,39 @@ describe.skipIf(skipIntegration)("password floods do not starve machine tokens",
     const evaluated = finished.filter((e) => e === "login:401").length;
     expect(evaluated).toBeGreaterThanOrEqual(2);
     expect(finished.indexOf("token")).toBeLessThan(finished.lastIndexOf("login:401"));
+  });
+});
+
+describe.skipIf(skipIntegration)("a login refused for capacity is not counted against the username", () => {
+  it("concurrent correct logins for one user: the admitted ones succeed, the rest get 503 and no lockout follows", async () => {
+    const t = await startTestIssuer({ LATCHKEY_PASSWORD_HASH_CONCURRENCY: "1", LATCHKEY_PASSWORD_HASH_QUEUE: "1", LATCHKEY_LOGIN_MAX_FAILURES: "5" });
+    try {
+      const username = uniqueName("burst");
+      const password = "correct horse battery staple burst";
+      expect((await post(`${t.url}/register`, { username, password })).status).toBe(201);
+      // Twelve at once: a refused login must not have reserved one of the name's five
+      // attempts first (that turned correct logins into 429 and locked the name).
+      const statuses = (await Promise.all(Array.from({ length: 12 }, () => post(`${t.url}/login`, { username, password })))).map((r) => r.status);
+      expect(statuses.sort()).toEqual([200, 200, ...Array(10).fill(503)]);
+      expect((await post(`${t.url}/login`, { username, password })).status).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe.skipIf(skipIntegration)("a login that never reaches its hash gives its place back", () => {
+  it("a locked-out name's 429s do not use up the gate (concurrency 1, no queue)", async () => {
+    const t = await startTestIssuer({ LATCHKEY_PASSWORD_HASH_CONCURRENCY: "1", LATCHKEY_PASSWORD_HASH_QUEUE: "0", LATCHKEY_LOGIN_MAX_FAILURES: "2" });
+    try {
+      const locked = uniqueName("locked");
+      for (let i = 0; i < 2; i++) expect((await post(`${t.url}/login`, { username: locked, password: "not the password at all" })).status).toBe(401);
+      for (let i = 0; i < 3; i++) expect((await post(`${t.url}/login`, { username: locked, password: "not the password at all" })).status).toBe(429);
+      // Each 429 took the only place and gave it back: another name is still checked.
+      expect((await post(`${t.url}/login`, { username: uniqueName("other"), password: "not the password at all" })).status).toBe(401);
+    } finally {
+      await t.close();
+    }
   });
 });
 

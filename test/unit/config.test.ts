@@ -1,4 +1,5 @@
 /** The config module refuses bad settings at start-up, naming the variable. */
+import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { ConfigError, envSchema, loadConfig } from "../../functions/config.js";
@@ -12,6 +13,12 @@ describe("loadConfig", () => {
     expect(c).toMatchObject({ accessTokenTtlSeconds: 900, keySize: 2048, registrationEnabled: true, corsOrigins: [], userAudiences: ["latchkey"], userScopes: ["openid", "profile"] });
     expect(c.password).toEqual({ minLength: 15, maxLength: 256 });
     expect(c.keyCacheSeconds).toBe(10);
+  });
+
+  it("hashes passwords on one core fewer than the process has (at least one) and lets 128 wait", () => {
+    // A login flood then leaves a core to token signing (issue 15's login-flood figure).
+    expect(loadConfig(base).passwordHashing).toEqual({ concurrency: Math.max(1, availableParallelism() - 1), queue: 128 });
+    expect(loadConfig({ ...base, LATCHKEY_PASSWORD_HASH_CONCURRENCY: "3", LATCHKEY_PASSWORD_HASH_QUEUE: "0" }).passwordHashing).toEqual({ concurrency: 3, queue: 0 });
   });
 
   it.each([
