@@ -19,16 +19,15 @@
  * BENCH_LAMBDA_ROUNDS (4), BENCH_COLD_STARTS (5), BENCH_LAMBDA_NODE_ARGS (e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the handler process).
  */
-import { readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { gzipSync } from "node:zlib";
 import { parse as parseYaml } from "yaml";
 import { startChild } from "./support/child.js";
 import { registeredUser } from "./support/users.js";
 import { round, verdict, type Verdict } from "./support/load.js";
 import { countsBetween, machine, startStack, stopOnSignal, type Stack } from "./support/stack.js";
-import { coldStart, httpApiEvent, lambdaBundle, type ColdStartRun } from "./support/cold-start.js";
+import { bundleSizes, coldStart, httpApiEvent, lambdaBundle, type ColdStartRun } from "./support/cold-start.js";
 import type { InvocationStats } from "./support/lambda-handler-server.js";
 import type { StorageCounts } from "./support/emulators-server.js";
 import { cognitoM2mPerMillionUsd, costPerMillion, MEMORY_SIZES_MB, requestUnits, type HandlerTime } from "./support/cost.js";
@@ -58,8 +57,7 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
   const url = stack.issuer.ready.url;
   const bundle = await lambdaBundle();
   try {
-    const bundleBytes = statSync(bundle.entry).size;
-    const bundleGzipBytes = gzipSync(readFileSync(bundle.entry)).length;
+    const sizes = bundleSizes(bundle.entry);
     const env = { ...stack.storageEnv, LATCHKEY_ISSUER: url };
 
     const client = await stack.issuer.call<{ clientId: string; clientSecret: string }>("createClient", {
@@ -200,8 +198,8 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
       const report = {
         bundle: {
           source: bundle.source,
-          bytes: bundleBytes,
-          gzipBytes: bundleGzipBytes,
+          ...sizes,
+          how: "coldStartBytes: the entry and the chunks it imports statically (what a cold start parses); the rest load on first use",
         },
         handlerPath: {
           how: `handler(event) in one process, one invocation at a time; ${ROUNDS} rounds x ${INVOCATIONS} per scenario, interleaved with raw signatures; CPU = process.cpuUsage() (all threads)`,

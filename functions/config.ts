@@ -10,7 +10,7 @@
  *   config.accessTokenTtlSeconds; // 900
  */
 import { availableParallelism } from "node:os";
-import { z } from "zod";
+import * as z from "zod";
 
 const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 const bool = (fallback: boolean) =>

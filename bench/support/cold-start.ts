@@ -3,10 +3,9 @@
  * `functions/lambda.ts` and answers its first HTTP API (payload 2.0) event, against storage
  * whose keys were ensured beforehand, as a new Lambda instance would.
  *
- * The bundle is `npm run build`'s output under dist/lambda/ when it exists; otherwise this
- * bundles `functions/lambda.ts` with esbuild into a temp directory (ESM, Node 20, minified,
- * argon2 external and resolved from the repository's node_modules, like the image's
- * production dependencies).
+ * The bundle is `npm run build`'s output under dist/lambda/; when there is none yet, this
+ * runs the same build (infra/build.ts) first. argon2 stays external and resolves from the
+ * repository's node_modules, like the image's runtime modules.
  *
  * @example
  *   const bundle = await lambdaBundle();
@@ -14,11 +13,11 @@
  *   run.importAndFirstEventMs; // target <= 250
  */
 import { spawn } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
-import { mkdtemp, readdir, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { build } from "esbuild";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { readdir } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { gzipSync } from "node:zlib";
+import { buildRouter, OUT_DIR, staticallyLoaded } from "../../infra/build.js";
 
 export interface LambdaBundle {
   entry: string;
@@ -27,28 +26,32 @@ export interface LambdaBundle {
 }
 
 export async function lambdaBundle(repo = process.cwd()): Promise<LambdaBundle> {
-  const built = await builtEntry(join(repo, "dist", "lambda"));
-  if (built) {
-    const builtAt = statSync(built).mtime.toISOString();
-    return { entry: built, source: `npm run build output ${built} (built ${builtAt})`, cleanup: async () => {} };
+  const dir = join(repo, OUT_DIR);
+  let built = await builtEntry(dir);
+  let source = "npm run build output";
+  if (!built) {
+    await buildRouter(repo);
+    built = await builtEntry(dir);
+    source = "built for this bench by infra/build.ts (npm run build)";
   }
-  const dir = await mkdtemp(join(tmpdir(), "latchkey-bench-lambda-"));
-  await symlink(join(repo, "node_modules"), join(dir, "node_modules"), "dir");
-  const entry = join(dir, "lambda.mjs");
-  await build({
-    entryPoints: [join(repo, "functions", "lambda.ts")],
-    outfile: entry,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    minify: true,
-    external: ["argon2"],
-    logLevel: "error",
-    // CommonJS dependencies inside an ESM bundle still call require().
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-  });
-  return { entry, source: "bench esbuild bundle", cleanup: () => rm(dir, { recursive: true, force: true }) };
+  if (!built) throw new Error(`no bundle in ${dir} after building`);
+  return { entry: built, source: `${source} ${built} (built ${statSync(built).mtime.toISOString()})`, cleanup: async () => {} };
+}
+
+/** Bytes of the build: the entry alone, what a cold start loads (entry + static chunks), everything. */
+export function bundleSizes(entry: string): { entryBytes: number; coldStartBytes: number; coldStartGzipBytes: number; totalBytes: number; files: number } {
+  const loaded = staticallyLoaded(entry);
+  const all = readdirSync(dirname(entry), { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".mjs"))
+    .map((f) => join(dirname(entry), f));
+  const text = loaded.map((f) => readFileSync(f));
+  return {
+    entryBytes: statSync(entry).size,
+    coldStartBytes: text.reduce((n, b) => n + b.length, 0),
+    coldStartGzipBytes: text.reduce((n, b) => n + gzipSync(b).length, 0),
+    totalBytes: all.reduce((n, f) => n + statSync(f).size, 0),
+    files: all.length,
+  };
 }
 
 async function builtEntry(dir: string): Promise<string | undefined> {

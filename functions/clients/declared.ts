@@ -15,8 +15,7 @@
  * later creates a new client rather than waking the old one.
  */
 import { DeleteCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { DescribeSecretCommand, PutSecretValueCommand } from "@aws-sdk/client-secrets-manager";
-import { z } from "zod";
+import * as z from "zod";
 import type { Issuer } from "../issuer.js";
 import { isConditionalCheckFailed } from "../storage/dynamo.js";
 
@@ -159,7 +158,8 @@ export async function ensureDeclaredClient(issuer: Issuer, input: unknown): Prom
     await clients.configure(clientId, settings);
   }
 
-  const sm = aws.secretsManager();
+  // The deploy-time path alone uses Secrets Manager: its SDK is a bundle chunk loaded here.
+  const [sm, { DescribeSecretCommand, PutSecretValueCommand }] = await Promise.all([aws.secretsManager(), import("@aws-sdk/client-secrets-manager")]);
   const described = await sm.send(new DescribeSecretCommand({ SecretId: declared.secretId }));
   const hasValue = Object.values(described.VersionIdsToStages ?? {}).some((stages) => stages.includes("AWSCURRENT"));
   if (hasValue && !created) return { clientId, created, secretWritten: false };

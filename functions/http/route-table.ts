@@ -6,7 +6,7 @@
  * `fn` says which deployed function serves the route: password hashing (argon2) runs on the
  * `users` function so it can never starve machine-token issuance on the `api` function.
  */
-import { z } from "zod";
+import * as z from "zod";
 import {
   ChangePasswordRequest,
   DeleteAccountRequest,

@@ -2,7 +2,7 @@
  * Request and response schemas. Handlers validate with these, and the OpenAPI document is
  * generated from the same objects, so the contract cannot drift from the code.
  */
-import { z } from "zod";
+import * as z from "zod";
 
 const text = (max: number) => z.string().max(max);
 

@@ -5,7 +5,6 @@
  * those are checked too.
  * (https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEvents.html)
  */
-import { PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import type { AwsClients } from "../storage/aws.js";
 import type { AuditBus } from "./audit.js";
 
@@ -14,7 +13,8 @@ export const AUDIT_EVENT_SOURCE = "latchkey";
 export function eventBridgeAuditBus(aws: Pick<AwsClients, "eventBridge">, busName: string): AuditBus {
   return {
     async put(event, record) {
-      const client = await aws.eventBridge();
+      // Loaded with the client on first use: a bundle chunk a cold start without a bus never reads.
+      const [client, { PutEventsCommand }] = await Promise.all([aws.eventBridge(), import("@aws-sdk/client-eventbridge")]);
       const out = await client.send(
         new PutEventsCommand({
           Entries: [{ EventBusName: busName, Source: AUDIT_EVENT_SOURCE, DetailType: event, Detail: JSON.stringify(record) }],

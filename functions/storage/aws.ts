@@ -5,7 +5,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { S3Client } from "@aws-sdk/client-s3";
-import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import type { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import type { CloudFrontClient } from "@aws-sdk/client-cloudfront";
 import type { Config } from "../config.js";
@@ -16,8 +16,8 @@ export const EMULATOR_CREDENTIALS = { accessKeyId: "S3RVER", secretAccessKey: "S
 export interface AwsClients {
   ddb: DynamoDBDocumentClient;
   s3: S3Client;
-  /** Only the deploy-time ensure-client path uses it; built on first use. */
-  secretsManager(): SecretsManagerClient;
+  /** Only the deploy-time ensure-client path uses it; loaded and built on first use. */
+  secretsManager(): Promise<SecretsManagerClient>;
   /** Only the optional audit event bus uses it; loaded and built on first use (no cold-start cost when off). */
   eventBridge(): Promise<EventBridgeClient>;
   /** Only key revocation uses it (invalidating the /.well-known paths); loaded and built on first use. */
@@ -47,14 +47,12 @@ export function createAwsClients(config: Pick<Config, "region" | "endpoints">): 
     requestChecksumCalculation: "WHEN_REQUIRED",
     responseChecksumValidation: "WHEN_REQUIRED",
   });
-  let secrets: SecretsManagerClient | undefined;
+  let secrets: Promise<SecretsManagerClient> | undefined;
   const secretsManager = () =>
-    (secrets ??= new SecretsManagerClient({
-      region: config.region,
-      endpoint: config.endpoints.secretsManager,
-      credentials,
-      maxAttempts: 3,
-    }));
+    (secrets ??= import("@aws-sdk/client-secrets-manager").then(
+      ({ SecretsManagerClient }) =>
+        new SecretsManagerClient({ region: config.region, endpoint: config.endpoints.secretsManager, credentials, maxAttempts: 3 }),
+    ));
   let events: Promise<EventBridgeClient> | undefined;
   const eventBridge = () =>
     (events ??= import("@aws-sdk/client-eventbridge").then(

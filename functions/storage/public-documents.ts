@@ -11,7 +11,6 @@
  * Without a documents bucket (local mode, tests) nothing is published: the router serves them.
  */
 import { PutObjectCommand } from "@aws-sdk/client-s3";
-import { CreateInvalidationCommand } from "@aws-sdk/client-cloudfront";
 import type { Issuer } from "../issuer.js";
 import { wellKnownCacheControl, wellKnownDocuments, WELL_KNOWN_PATHS } from "../http/well-known-documents.js";
 
@@ -44,7 +43,9 @@ export async function publishWellKnownDocuments(issuer: Issuer, options: { inval
   const published = Object.keys(documents);
   if (!options.invalidate || !config.distributionId) return { published };
   const paths = Object.values(WELL_KNOWN_PATHS);
-  const out = await (await aws.cloudFront()).send(
+  // Only revocation invalidates: the CloudFront SDK is a bundle chunk loaded here, never at a cold start.
+  const [cloudFront, { CreateInvalidationCommand }] = await Promise.all([aws.cloudFront(), import("@aws-sdk/client-cloudfront")]);
+  const out = await cloudFront.send(
     new CreateInvalidationCommand({
       DistributionId: config.distributionId,
       InvalidationBatch: { CallerReference: `latchkey-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`, Paths: { Quantity: paths.length, Items: paths } },

@@ -13,7 +13,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { provisionedEnv, skipIntegration, GOOD_PASSWORD } from "../support/issuer.js";
 import { ensureKeysEvent, httpApiEvent, schedulerRotateEvent } from "../support/events.js";
-import { EXTERNAL_MODULES, OUT_DIR } from "../../infra/build.js";
+import { EXTERNAL_MODULES, OUT_DIR, staticallyLoaded } from "../../infra/build.js";
 
 const run = promisify(execFile);
 const repo = resolve(import.meta.dirname, "../..");
@@ -93,10 +93,32 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
     if (taskRoot) rmSync(taskRoot, { recursive: true, force: true });
   });
 
-  it("the build output is one ESM bundle (and its source map)", () => {
-    expect(readdirSync(resolve(repo, OUT_DIR)).sort()).toEqual(["index.mjs", "index.mjs.map"]);
+  it("the build output is the ESM entry, the chunks it loads on first use, and their source maps", () => {
+    expect(readdirSync(resolve(repo, OUT_DIR)).sort()).toEqual(["chunks", "index.mjs", "index.mjs.map"]);
+    const chunks = readdirSync(join(taskRoot, "chunks"));
+    expect(chunks.length).toBeGreaterThan(0);
+    expect(chunks.every((f) => /^[\w-]+\.mjs(\.map)?$/.test(f))).toBe(true);
     // Nothing above the task root could lend the bundle a module the image would not have.
     expect(existsSync(join(dirname(taskRoot), "node_modules"))).toBe(false);
+  });
+
+  it("a cold start reads neither the SDKs only revocation, the audit bus and declared clients use, nor zod's other languages (issue 15)", () => {
+    // The files index.mjs imports statically, transitively: what a cold start parses.
+    const reached = new Set(staticallyLoaded(join(taskRoot, "index.mjs")));
+    expect(reached.size).toBeGreaterThan(1); // the walk follows the entry's chunk imports
+    const everything = [join(taskRoot, "index.mjs"), ...readdirSync(join(taskRoot, "chunks")).filter((f) => f.endsWith(".mjs")).map((f) => join(taskRoot, "chunks", f))];
+    // keepNames keeps class names as strings, so each SDK is found by a command it defines.
+    for (const command of ["CreateInvalidationCommand", "PutEventsCommand", "DescribeSecretCommand"]) {
+      const holders = everything.filter((f) => readFileSync(f, "utf8").includes(`"${command}"`));
+      expect(holders.length, `${command} is in the build`).toBeGreaterThan(0);
+      expect(holders.filter((f) => reached.has(f)), `${command} is loaded at a cold start`).toEqual([]);
+    }
+    // zod's error messages in other languages: the router answers in English, and a namespace
+    // import lets esbuild leave them out (each of ~50 locales is 5-10 KB; "erwartet" is German's).
+    expect(everything.filter((f) => readFileSync(f, "utf8").includes("erwartet"))).toEqual([]);
+    // ...while what every token needs is: DynamoDB and S3 commands.
+    const coldText = [...reached].map((f) => readFileSync(f, "utf8")).join("\n");
+    for (const command of ["GetItemCommand", "GetObjectCommand"]) expect(coldText).toContain(`"${command}"`);
   });
 
   it("answers the deploy hook, HTTP API v2 events and a scheduled rotation in a fresh process", async () => {
@@ -104,6 +126,7 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
       ensureKeysEvent,
       ensureKeysEvent,
       httpApiEvent("GET", "/.well-known/openid-configuration"),
+      httpApiEvent("GET", "/openapi.json"), // a chunk loaded on first use, from the task root
       httpApiEvent("POST", "/register", JSON.stringify({ username: "bundle-user", password: GOOD_PASSWORD }), { "content-type": "application/json" }),
       httpApiEvent("POST", "/login", JSON.stringify({ username: "bundle-user", password: GOOD_PASSWORD }), { "content-type": "application/json" }),
       schedulerRotateEvent,
@@ -117,11 +140,13 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
       env: { ...parentEnv, ...env, NODE_ENV: "production", LATCHKEY_LOG_LEVEL: "silent" },
       timeout: 60_000,
     });
-    const [ensure1, ensure2, discovery, register, login, scheduled, forced, jwks, junk] = JSON.parse(stdout) as any[];
+    const [ensure1, ensure2, discovery, openapi, register, login, scheduled, forced, jwks, junk] = JSON.parse(stdout) as any[];
     expect(ensure1.ok).toMatchObject({ ok: true, action: "ensure-keys", changed: true });
     expect(ensure2.ok).toMatchObject({ ok: true, action: "ensure-keys", changed: false });
     expect(discovery.ok.statusCode).toBe(200);
     expect(JSON.parse(discovery.ok.body).issuer).toBe("https://issuer.example.com");
+    expect(openapi.ok.statusCode).toBe(200);
+    expect(JSON.parse(openapi.ok.body).openapi).toMatch(/^3\./);
     expect(register.ok.statusCode).toBe(201);
     expect(login.ok.statusCode).toBe(200); // argon2 (the one external module) loads from the task root's node_modules
     expect(JSON.parse(login.ok.body).access_token).toMatch(/^eyJ/);
