@@ -23,7 +23,7 @@ export interface HashingLimits {
   queue: number;
 }
 
-/** A place at the gate: `run` waits for a slot and runs the hash; `release` gives an unused place back. */
+/** A place at the gate, used once: `run` waits for a slot and runs the hash; `release` gives an unused place back. */
 export interface HashingPlace {
   run<T>(work: () => Promise<T>): Promise<T>;
   /** Idempotent; `run` releases by itself when its work settles. */
