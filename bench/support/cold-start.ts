@@ -3,8 +3,9 @@
  * `functions/lambda.ts` and answers its first HTTP API (payload 2.0) event, against storage
  * whose keys were ensured beforehand, as a new Lambda instance would.
  *
- * The bundle is `npm run build`'s output under dist/lambda/; when there is none yet, this
- * runs the same build (infra/build.ts) first. argon2 stays external and resolves from the
+ * The bundle is `npm run build`'s output under dist/lambda/; when there is none yet, or the
+ * source (functions/, infra/build.ts, the lockfile) changed after it was built, this runs the
+ * same build (infra/build.ts) first, so a bench never measures stale code. argon2 stays external and resolves from the
  * repository's node_modules, like the image's runtime modules.
  *
  * @example
@@ -29,13 +30,26 @@ export async function lambdaBundle(repo = process.cwd()): Promise<LambdaBundle> 
   const dir = join(repo, OUT_DIR);
   let built = await builtEntry(dir);
   let source = "npm run build output";
-  if (!built) {
+  const stale = built !== undefined && newerThan(statSync(built).mtimeMs, [join(repo, "functions"), join(repo, "infra", "build.ts"), join(repo, "package-lock.json")]);
+  if (!built || stale) {
     await buildRouter(repo);
     built = await builtEntry(dir);
-    source = "built for this bench by infra/build.ts (npm run build)";
+    source = stale ? "rebuilt for this bench (the source was newer than dist/)" : "built for this bench by infra/build.ts (npm run build)";
   }
   if (!built) throw new Error(`no bundle in ${dir} after building`);
   return { entry: built, source: `${source} ${built} (built ${statSync(built).mtime.toISOString()})`, cleanup: async () => {} };
+}
+
+/** Whether any file under `paths` (files or directories) changed after `mtimeMs`. */
+function newerThan(mtimeMs: number, paths: string[]): boolean {
+  for (const path of paths) {
+    if (!existsSync(path)) continue;
+    const files = statSync(path).isDirectory()
+      ? readdirSync(path, { recursive: true, encoding: "utf8" }).map((f) => join(path, f))
+      : [path];
+    if (files.some((f) => statSync(f).mtimeMs > mtimeMs)) return true;
+  }
+  return false;
 }
 
 /** Bytes of the build: the entry alone, what a cold start loads (entry + static chunks), everything. */
