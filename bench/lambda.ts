@@ -56,195 +56,191 @@ export interface LambdaFigures {
 export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
   const url = stack.issuer.ready.url;
   const bundle = await lambdaBundle();
-  try {
-    const sizes = bundleSizes(bundle.entry);
-    const env = { ...stack.storageEnv, LATCHKEY_ISSUER: url };
+  const sizes = bundleSizes(bundle.entry);
+  const env = { ...stack.storageEnv, LATCHKEY_ISSUER: url };
 
-    const client = await stack.issuer.call<{ clientId: string; clientSecret: string }>("createClient", {
-      name: "bench-lambda",
-      scopes: ["read"],
-      audiences: [AUDIENCE],
-      auth: "secret",
-    });
-    const user = await registeredUser(url);
-    const freshRefreshToken = async () => String((await user.login()).refresh_token);
-    const events: Record<Scenario, object> = {
-      clientCredentials: httpApiEvent("POST", "/token", {
-        headers: {
-          "content-type": "application/x-www-form-urlencoded",
-          authorization: "Basic " + Buffer.from(`${client.clientId}:${client.clientSecret}`).toString("base64"),
-        },
-        body: new URLSearchParams({ grant_type: "client_credentials", scope: "read", audience: AUDIENCE }).toString(),
-      }),
-      refreshGrant: httpApiEvent("POST", "/token", { headers: { "content-type": "application/x-www-form-urlencoded" }, body: "" }),
-      jwks: httpApiEvent("GET", "/.well-known/jwks.json"),
-      login: httpApiEvent("POST", "/login", {
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ username: user.username, password: user.password }),
-      }),
+  const client = await stack.issuer.call<{ clientId: string; clientSecret: string }>("createClient", {
+    name: "bench-lambda",
+    scopes: ["read"],
+    audiences: [AUDIENCE],
+    auth: "secret",
+  });
+  const user = await registeredUser(url);
+  const freshRefreshToken = async () => String((await user.login()).refresh_token);
+  const events: Record<Scenario, object> = {
+    clientCredentials: httpApiEvent("POST", "/token", {
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: "Basic " + Buffer.from(`${client.clientId}:${client.clientSecret}`).toString("base64"),
+      },
+      body: new URLSearchParams({ grant_type: "client_credentials", scope: "read", audience: AUDIENCE }).toString(),
+    }),
+    refreshGrant: httpApiEvent("POST", "/token", { headers: { "content-type": "application/x-www-form-urlencoded" }, body: "" }),
+    jwks: httpApiEvent("GET", "/.well-known/jwks.json"),
+    login: httpApiEvent("POST", "/login", {
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: user.username, password: user.password }),
+    }),
+  };
+
+  const handler = await startChild<{ pid: number }>("bench/support/lambda-handler-server.ts", {
+    AWS_ACCESS_KEY_ID: undefined,
+    AWS_SECRET_ACCESS_KEY: undefined,
+    ...env,
+    // What a deployed stack runs with (Pulumi.yaml latchkey:logLevel default).
+    LATCHKEY_LOG_LEVEL: "info",
+    // One refresh chain is used for every refresh invocation; the per-family cap is not the subject.
+    LATCHKEY_REFRESH_MAX_USES: "1000000",
+    BENCH_LAMBDA_ENTRY: bundle.entry,
+  }, { discardStdout: true, nodeArgs: process.env.BENCH_LAMBDA_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [] });
+
+  try {
+    let refreshToken = await freshRefreshToken();
+    const invoke = async (scenario: Scenario, count: number): Promise<InvocationStats> => {
+      if (scenario !== "refreshGrant") return handler.call<InvocationStats>("invoke", { event: events[scenario], count });
+      const stats = await handler.call<InvocationStats & { lastToken?: string }>("invoke", {
+        event: events.refreshGrant,
+        count,
+        chain: { field: "refresh_token", token: refreshToken },
+      });
+      // A chain that broke (a failure) cannot go on; the next round starts a new one.
+      refreshToken = stats.firstFailure ? await freshRefreshToken() : stats.lastToken ?? (await freshRefreshToken());
+      return stats;
     };
 
-    const handler = await startChild<{ pid: number }>("bench/support/lambda-handler-server.ts", {
-      AWS_ACCESS_KEY_ID: undefined,
-      AWS_SECRET_ACCESS_KEY: undefined,
-      ...env,
-      // What a deployed stack runs with (Pulumi.yaml latchkey:logLevel default).
-      LATCHKEY_LOG_LEVEL: "info",
-      // One refresh chain is used for every refresh invocation; the per-family cap is not the subject.
-      LATCHKEY_REFRESH_MAX_USES: "1000000",
-      BENCH_LAMBDA_ENTRY: bundle.entry,
-    }, { discardStdout: true, nodeArgs: process.env.BENCH_LAMBDA_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [] });
+    // Warm-up: JIT (a warm instance has served many requests: one full round each), keyring,
+    // signing key, client and pepper caches, argon2's first hash.
+    const tokenBytes = (await invoke("clientCredentials", 1)).responseBytes;
+    for (const s of ["clientCredentials", "jwks", "refreshGrant"] as const) await invoke(s, INVOCATIONS);
+    await invoke("login", 1);
+    await handler.call("rawSign", { count: 20, form: "callback", bytes: tokenBytes });
+    await handler.call("rawSign", { count: 20, form: "sync", bytes: tokenBytes });
 
-    try {
-      let refreshToken = await freshRefreshToken();
-      const invoke = async (scenario: Scenario, count: number): Promise<InvocationStats> => {
-        if (scenario !== "refreshGrant") return handler.call<InvocationStats>("invoke", { event: events[scenario], count });
-        const stats = await handler.call<InvocationStats & { lastToken?: string }>("invoke", {
-          event: events.refreshGrant,
-          count,
-          chain: { field: "refresh_token", token: refreshToken },
-        });
-        // A chain that broke (a failure) cannot go on; the next round starts a new one.
-        refreshToken = stats.firstFailure ? await freshRefreshToken() : stats.lastToken ?? (await freshRefreshToken());
-        return stats;
-      };
-
-      // Warm-up: JIT (a warm instance has served many requests: one full round each), keyring,
-      // signing key, client and pepper caches, argon2's first hash.
-      const tokenBytes = (await invoke("clientCredentials", 1)).responseBytes;
-      for (const s of ["clientCredentials", "jwks", "refreshGrant"] as const) await invoke(s, INVOCATIONS);
-      await invoke("login", 1);
-      await handler.call("rawSign", { count: 20, form: "callback", bytes: tokenBytes });
-      await handler.call("rawSign", { count: 20, form: "sync", bytes: tokenBytes });
-
-      if (PROFILE) {
-        // BENCH_LAMBDA_PROFILE=clientCredentials (or refreshGrant, jwks): one scenario under the
-        // CPU profiler, written beside the output; the figures below are then not taken.
-        const file = resolve(`lambda-${PROFILE}.cpuprofile`);
-        const stats = await handler.call<InvocationStats>("profile", {
-          event: events[PROFILE],
-          count: INVOCATIONS * ROUNDS,
-          file,
-          ...(PROFILE === "refreshGrant" ? { chain: { field: "refresh_token", token: refreshToken } } : {}),
-        });
-        return { report: { profile: file, invocations: stats }, targets: {} };
-      }
-
-      const runs: Record<Scenario | "rawSignCallback" | "rawSignSync", InvocationStats[]> = {
-        rawSignCallback: [], rawSignSync: [], clientCredentials: [], refreshGrant: [], jwks: [], login: [],
-      };
-      const storage: Record<"clientCredentials" | "refreshGrant", StorageCounts[]> = { clientCredentials: [], refreshGrant: [] };
-      // The signing input of a real token is about its length minus the signature.
-      const signedBytes = Math.max(200, tokenBytes - 400);
-      for (let r = 0; r < ROUNDS; r++) {
-        runs.rawSignSync.push(await handler.call<InvocationStats>("rawSign", { count: INVOCATIONS, form: "sync", bytes: signedBytes }));
-        for (const s of ["clientCredentials", "refreshGrant"] as const) {
-          const before = await stack.counts();
-          runs[s].push(await invoke(s, INVOCATIONS));
-          storage[s].push(countsBetween(before, await stack.counts()));
-        }
-        runs.jwks.push(await invoke("jwks", INVOCATIONS));
-        runs.rawSignCallback.push(await handler.call<InvocationStats>("rawSign", { count: INVOCATIONS, form: "callback", bytes: signedBytes }));
-      }
-      runs.login.push(await invoke("login", LOGINS));
-      const memory = await handler.call<{ rss: number; heapUsed: number }>("memory");
-
-      const agg = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, aggregate(v)])) as Record<keyof typeof runs, Aggregate>;
-      // The handler signs inline on Lambda (functions/tokens/access-token.ts), so the basis is
-      // the same form: a bare synchronous crypto.sign. Judged on medians; means shown beside.
-      const raw = agg.rawSignSync;
-      const ratio = (s: Aggregate) => round(s.cpuMicrosP50 / raw.cpuMicrosP50, 2);
-      const meanRatio = (s: Aggregate) => round(s.cpuMicrosMean / raw.cpuMicrosMean, 2);
-      const perToken = (s: "clientCredentials" | "refreshGrant") => storagePerToken(storage[s], agg[s].ok);
-      const cc = agg.clientCredentials;
-      const ccStorage = perToken("clientCredentials");
-      const refreshStorage = perToken("refreshGrant");
-
-      const configuredMemoryMb = configuredMemory();
-      const ccTime: HandlerTime = { cpuMicros: cc.cpuMicrosMean, waitMicros: ccStorage.roundTrips * STORAGE_ROUND_TRIP_MS * 1000 };
-      const ccCost = (memoryMb: number) =>
-        costPerMillion({ ...ccTime, memoryMb, storage: ccStorage, responseBytes: cc.responseBytes });
-      const atConfigured = ccCost(configuredMemoryMb);
-      const refreshTime: HandlerTime = {
-        cpuMicros: agg.refreshGrant.cpuMicrosMean,
-        waitMicros: refreshStorage.roundTrips * STORAGE_ROUND_TRIP_MS * 1000,
-      };
-
-      const cold = await coldStarts(bundle.entry, env, events.clientCredentials);
-
-      const targets: Record<string, Verdict> = {
-        lambdaClientCredentialsCpuVsRawSign: verdict(
-          ratio(cc),
-          `<= 1.15x the CPU of one raw RS256 crypto.sign (synchronous, as the handler signs on Lambda) in the same process, median per invocation: ${cc.cpuMicrosP50} µs vs ${raw.cpuMicrosP50} µs (means ${cc.cpuMicrosMean} vs ${raw.cpuMicrosMean})`,
-          ratio(cc) <= 1.15 && cc.failures === 0,
-        ),
-        lambdaJwksCpuMicros: verdict(
-          agg.jwks.cpuMicrosP50,
-          `<= 50 µs CPU per JWKS invocation (median; mean ${agg.jwks.cpuMicrosMean} µs)`,
-          agg.jwks.cpuMicrosP50 <= 50 && agg.jwks.failures === 0,
-        ),
-        coldStartFirstTokenMs: verdict(
-          cold.firstToken.medianImportAndFirstEventMs,
-          `<= 250 ms (median of ${COLD_STARTS} fresh processes: import the bundle + answer its first client_credentials event)`,
-          cold.firstToken.medianImportAndFirstEventMs <= 250,
-        ),
-        lambdaAllAnswered: verdict(
-          Object.entries(agg).map(([k, a]) => `${k} ${a.ok}/${a.count}`).join(", "),
-          "every invocation answered 2xx",
-          Object.values(agg).every((a) => a.failures === 0 && a.count > 0),
-        ),
-      };
-
-      const report = {
-        bundle: {
-          source: bundle.source,
-          ...sizes,
-          how: "coldStartBytes: the entry and the chunks it imports statically (what a cold start parses); the rest load on first use",
-        },
-        handlerPath: {
-          how: `handler(event) in one process, one invocation at a time; ${ROUNDS} rounds x ${INVOCATIONS} per scenario, interleaved with raw signatures; CPU = process.cpuUsage() (all threads)`,
-          rawRs256SignCallback: agg.rawSignCallback,
-          rawRs256SignSync: agg.rawSignSync,
-          clientCredentials: {
-            ...cc,
-            cpuOverRawSign: ratio(cc),
-            cpuOverRawSignByMeans: meanRatio(cc),
-            cpuBeyondRawSignMicros: { median: cc.cpuMicrosP50 - raw.cpuMicrosP50, mean: cc.cpuMicrosMean - raw.cpuMicrosMean },
-          },
-          refreshGrant: {
-            ...agg.refreshGrant,
-            cpuOverRawSign: ratio(agg.refreshGrant),
-            cpuBeyondRawSignMicros: { median: agg.refreshGrant.cpuMicrosP50 - raw.cpuMicrosP50, mean: agg.refreshGrant.cpuMicrosMean - raw.cpuMicrosMean },
-          },
-          jwks: agg.jwks,
-          login: { ...agg.login, note: "argon2id verify (m=19 MiB, t=2) + one refresh family write + one signature" },
-          handlerProcessMemory: { rssMb: round(memory.rss / 2 ** 20, 1), heapUsedMb: round(memory.heapUsed / 2 ** 20, 1) },
-        },
-        storagePerToken: { clientCredentials: ccStorage, refreshGrant: refreshStorage },
-        costPerMillionClientCredentialsTokens: {
-          assumptions: [
-            "us-east-1 list prices, first tier, no free tier (bench/support/cost.ts has each price's source and date)",
-            `duration = handler CPU on one full core x max(1, 1769 / memory MB) + ${STORAGE_ROUND_TRIP_MS} ms per storage round trip, billed rounded up to 1 ms`,
-            "CPU measured on this machine's x86 core; Graviton (arm64) differs per core, so treat the duration as an estimate",
-            "one CloudFront request + one HTTP API request + one Lambda invocation per token; storage requests as counted",
-          ],
-          configuredMemoryMb,
-          atConfiguredMemory: atConfigured,
-          byMemory: MEMORY_SIZES_MB.map((m) => ccCost(m)),
-          cognitoM2mUsd: cognitoM2mPerMillionUsd,
-          cognitoOverLatchkey: round(cognitoM2mPerMillionUsd / atConfigured.totalUsd, 0),
-        },
-        costPerMillionRefreshGrantsForReference: {
-          atConfiguredMemory: costPerMillion({ ...refreshTime, memoryMb: configuredMemoryMb, storage: refreshStorage, responseBytes: agg.refreshGrant.responseBytes }),
-        },
-        coldStart: cold,
-      };
-      return { report, targets };
-    } finally {
-      await handler.stop();
+    if (PROFILE) {
+      // BENCH_LAMBDA_PROFILE=clientCredentials (or refreshGrant, jwks): one scenario under the
+      // CPU profiler, written beside the output; the figures below are then not taken.
+      const file = resolve(`lambda-${PROFILE}.cpuprofile`);
+      const stats = await handler.call<InvocationStats>("profile", {
+        event: events[PROFILE],
+        count: INVOCATIONS * ROUNDS,
+        file,
+        ...(PROFILE === "refreshGrant" ? { chain: { field: "refresh_token", token: refreshToken } } : {}),
+      });
+      return { report: { profile: file, invocations: stats }, targets: {} };
     }
+
+    const runs: Record<Scenario | "rawSignCallback" | "rawSignSync", InvocationStats[]> = {
+      rawSignCallback: [], rawSignSync: [], clientCredentials: [], refreshGrant: [], jwks: [], login: [],
+    };
+    const storage: Record<"clientCredentials" | "refreshGrant", StorageCounts[]> = { clientCredentials: [], refreshGrant: [] };
+    // The signing input of a real token is about its length minus the signature.
+    const signedBytes = Math.max(200, tokenBytes - 400);
+    for (let r = 0; r < ROUNDS; r++) {
+      runs.rawSignSync.push(await handler.call<InvocationStats>("rawSign", { count: INVOCATIONS, form: "sync", bytes: signedBytes }));
+      for (const s of ["clientCredentials", "refreshGrant"] as const) {
+        const before = await stack.counts();
+        runs[s].push(await invoke(s, INVOCATIONS));
+        storage[s].push(countsBetween(before, await stack.counts()));
+      }
+      runs.jwks.push(await invoke("jwks", INVOCATIONS));
+      runs.rawSignCallback.push(await handler.call<InvocationStats>("rawSign", { count: INVOCATIONS, form: "callback", bytes: signedBytes }));
+    }
+    runs.login.push(await invoke("login", LOGINS));
+    const memory = await handler.call<{ rss: number; heapUsed: number }>("memory");
+
+    const agg = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, aggregate(v)])) as Record<keyof typeof runs, Aggregate>;
+    // The handler signs inline on Lambda (functions/tokens/access-token.ts), so the basis is
+    // the same form: a bare synchronous crypto.sign. Judged on medians; means shown beside.
+    const raw = agg.rawSignSync;
+    const ratio = (s: Aggregate) => round(s.cpuMicrosP50 / raw.cpuMicrosP50, 2);
+    const meanRatio = (s: Aggregate) => round(s.cpuMicrosMean / raw.cpuMicrosMean, 2);
+    const perToken = (s: "clientCredentials" | "refreshGrant") => storagePerToken(storage[s], agg[s].ok);
+    const cc = agg.clientCredentials;
+    const ccStorage = perToken("clientCredentials");
+    const refreshStorage = perToken("refreshGrant");
+
+    const configuredMemoryMb = configuredMemory();
+    const ccTime: HandlerTime = { cpuMicros: cc.cpuMicrosMean, waitMicros: ccStorage.roundTrips * STORAGE_ROUND_TRIP_MS * 1000 };
+    const ccCost = (memoryMb: number) =>
+      costPerMillion({ ...ccTime, memoryMb, storage: ccStorage, responseBytes: cc.responseBytes });
+    const atConfigured = ccCost(configuredMemoryMb);
+    const refreshTime: HandlerTime = {
+      cpuMicros: agg.refreshGrant.cpuMicrosMean,
+      waitMicros: refreshStorage.roundTrips * STORAGE_ROUND_TRIP_MS * 1000,
+    };
+
+    const cold = await coldStarts(bundle.entry, env, events.clientCredentials);
+
+    const targets: Record<string, Verdict> = {
+      lambdaClientCredentialsCpuVsRawSign: verdict(
+        ratio(cc),
+        `<= 1.15x the CPU of one raw RS256 crypto.sign (synchronous, as the handler signs on Lambda) in the same process, median per invocation: ${cc.cpuMicrosP50} µs vs ${raw.cpuMicrosP50} µs (means ${cc.cpuMicrosMean} vs ${raw.cpuMicrosMean})`,
+        ratio(cc) <= 1.15 && cc.failures === 0,
+      ),
+      lambdaJwksCpuMicros: verdict(
+        agg.jwks.cpuMicrosP50,
+        `<= 50 µs CPU per JWKS invocation (median; mean ${agg.jwks.cpuMicrosMean} µs)`,
+        agg.jwks.cpuMicrosP50 <= 50 && agg.jwks.failures === 0,
+      ),
+      coldStartFirstTokenMs: verdict(
+        cold.firstToken.medianImportAndFirstEventMs,
+        `<= 250 ms (median of ${COLD_STARTS} fresh processes: import the bundle + answer its first client_credentials event)`,
+        cold.firstToken.medianImportAndFirstEventMs <= 250,
+      ),
+      lambdaAllAnswered: verdict(
+        Object.entries(agg).map(([k, a]) => `${k} ${a.ok}/${a.count}`).join(", "),
+        "every invocation answered 2xx",
+        Object.values(agg).every((a) => a.failures === 0 && a.count > 0),
+      ),
+    };
+
+    const report = {
+      bundle: {
+        source: bundle.source,
+        ...sizes,
+        how: "coldStartBytes: the entry and the chunks it imports statically (what a cold start parses); the rest load on first use",
+      },
+      handlerPath: {
+        how: `handler(event) in one process, one invocation at a time; ${ROUNDS} rounds x ${INVOCATIONS} per scenario, interleaved with raw signatures; CPU = process.cpuUsage() (all threads)`,
+        rawRs256SignCallback: agg.rawSignCallback,
+        rawRs256SignSync: agg.rawSignSync,
+        clientCredentials: {
+          ...cc,
+          cpuOverRawSign: ratio(cc),
+          cpuOverRawSignByMeans: meanRatio(cc),
+          cpuBeyondRawSignMicros: { median: cc.cpuMicrosP50 - raw.cpuMicrosP50, mean: cc.cpuMicrosMean - raw.cpuMicrosMean },
+        },
+        refreshGrant: {
+          ...agg.refreshGrant,
+          cpuOverRawSign: ratio(agg.refreshGrant),
+          cpuBeyondRawSignMicros: { median: agg.refreshGrant.cpuMicrosP50 - raw.cpuMicrosP50, mean: agg.refreshGrant.cpuMicrosMean - raw.cpuMicrosMean },
+        },
+        jwks: agg.jwks,
+        login: { ...agg.login, note: "argon2id verify (m=19 MiB, t=2) + one refresh family write + one signature" },
+        handlerProcessMemory: { rssMb: round(memory.rss / 2 ** 20, 1), heapUsedMb: round(memory.heapUsed / 2 ** 20, 1) },
+      },
+      storagePerToken: { clientCredentials: ccStorage, refreshGrant: refreshStorage },
+      costPerMillionClientCredentialsTokens: {
+        assumptions: [
+          "us-east-1 list prices, first tier, no free tier (bench/support/cost.ts has each price's source and date)",
+          `duration = handler CPU on one full core x max(1, 1769 / memory MB) + ${STORAGE_ROUND_TRIP_MS} ms per storage round trip, billed rounded up to 1 ms`,
+          "CPU measured on this machine's x86 core; Graviton (arm64) differs per core, so treat the duration as an estimate",
+          "one CloudFront request + one HTTP API request + one Lambda invocation per token; storage requests as counted",
+        ],
+        configuredMemoryMb,
+        atConfiguredMemory: atConfigured,
+        byMemory: MEMORY_SIZES_MB.map((m) => ccCost(m)),
+        cognitoM2mUsd: cognitoM2mPerMillionUsd,
+        cognitoOverLatchkey: round(cognitoM2mPerMillionUsd / atConfigured.totalUsd, 0),
+      },
+      costPerMillionRefreshGrantsForReference: {
+        atConfiguredMemory: costPerMillion({ ...refreshTime, memoryMb: configuredMemoryMb, storage: refreshStorage, responseBytes: agg.refreshGrant.responseBytes }),
+      },
+      coldStart: cold,
+    };
+    return { report, targets };
   } finally {
-    await bundle.cleanup();
+    await handler.stop();
   }
 }
 

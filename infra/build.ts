@@ -5,7 +5,7 @@
  * The output directory is emptied first, so nothing stale ships.
  *
  * @example
- *   npm run build   # -> dist/lambda/index.mjs, dist/lambda/index.mjs.map
+ *   npm run build   # -> dist/lambda/index.mjs, dist/lambda/chunks/*.mjs, and their .map files
  */
 import { readFileSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";

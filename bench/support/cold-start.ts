@@ -3,10 +3,10 @@
  * `functions/lambda.ts` and answers its first HTTP API (payload 2.0) event, against storage
  * whose keys were ensured beforehand, as a new Lambda instance would.
  *
- * The bundle is `npm run build`'s output under dist/lambda/; when there is none yet, or the
- * source (functions/, infra/build.ts, the lockfile) changed after it was built, this runs the
- * same build (infra/build.ts) first, so a bench never measures stale code. argon2 stays external and resolves from the
- * repository's node_modules, like the image's runtime modules.
+ * The bundle is `npm run build`'s output, dist/lambda/index.mjs; when there is none yet, or
+ * the source (functions/, infra/build.ts, the lockfile) changed after it was built, this runs
+ * the same build (infra/build.ts) first, so a bench never measures stale code. argon2 stays
+ * external and resolves from the repository's node_modules, like the image's runtime modules.
  *
  * @example
  *   const bundle = await lambdaBundle();
@@ -15,29 +15,25 @@
  */
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { readdir } from "node:fs/promises";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { buildRouter, OUT_DIR, staticallyLoaded } from "../../infra/build.js";
 
 export interface LambdaBundle {
   entry: string;
   source: string;
-  cleanup(): Promise<void>;
 }
 
 export async function lambdaBundle(repo = process.cwd()): Promise<LambdaBundle> {
-  const dir = join(repo, OUT_DIR);
-  let built = await builtEntry(dir);
+  const entry = join(repo, OUT_DIR, "index.mjs");
+  const built = existsSync(entry);
+  const stale = built && newerThan(statSync(entry).mtimeMs, [join(repo, "functions"), join(repo, "infra", "build.ts"), join(repo, "package-lock.json")]);
   let source = "npm run build output";
-  const stale = built !== undefined && newerThan(statSync(built).mtimeMs, [join(repo, "functions"), join(repo, "infra", "build.ts"), join(repo, "package-lock.json")]);
   if (!built || stale) {
     await buildRouter(repo);
-    built = await builtEntry(dir);
     source = stale ? "rebuilt for this bench (the source was newer than dist/)" : "built for this bench by infra/build.ts (npm run build)";
   }
-  if (!built) throw new Error(`no bundle in ${dir} after building`);
-  return { entry: built, source: `${source} ${built} (built ${statSync(built).mtime.toISOString()})`, cleanup: async () => {} };
+  return { entry, source: `${source} ${entry} (built ${statSync(entry).mtime.toISOString()})` };
 }
 
 /** Whether any file under `paths` (files or directories) changed after `mtimeMs`. */
@@ -66,15 +62,6 @@ export function bundleSizes(entry: string): { entryBytes: number; coldStartBytes
     totalBytes: all.reduce((n, f) => n + statSync(f).size, 0),
     files: all.length,
   };
-}
-
-async function builtEntry(dir: string): Promise<string | undefined> {
-  if (!existsSync(dir)) return undefined;
-  const files = await readdir(dir);
-  for (const name of ["index.mjs", "lambda.mjs", "index.js", "lambda.js"]) {
-    if (files.includes(name)) return resolve(dir, name);
-  }
-  return undefined;
 }
 
 export interface ColdStartRun {
