@@ -135,3 +135,54 @@ describe("gathered metric records", () => {
     expect(written.map((w) => JSON.parse(w).route)).toEqual(["/token"]);
   });
 });
+
+describe("metric record kinds (what records of one shape and dimension values share, serialized once)", () => {
+  it("keep each kind's own dimension values and metric values", () => {
+    metrics.tokenIssued("client_credentials", "lkc_aaaaaaaaaaaaaaaaaaaaaa");
+    metrics.tokenIssued("client_credentials", "lkc_bbbbbbbbbbbbbbbbbbbbbb");
+    metrics.tokenIssued("refresh_token");
+    metrics.response("/token", 200, 1.25);
+    metrics.response("/token", 503, 7);
+    metrics.response("/login", 200, 0.5);
+    expect(lines.map((l) => [l.grant, l.clientId, l.route, l.statusClass, l.TokensIssued ?? l.Latency])).toEqual([
+      ["client_credentials", "lkc_aaaaaaaaaaaaaaaaaaaaaa", undefined, undefined, 1],
+      ["client_credentials", "lkc_bbbbbbbbbbbbbbbbbbbbbb", undefined, undefined, 1],
+      ["refresh_token", undefined, undefined, undefined, 1],
+      [undefined, undefined, "/token", "2xx", 1.25],
+      [undefined, undefined, "/token", "5xx", 7],
+      [undefined, undefined, "/login", "2xx", 0.5],
+    ]);
+    expect(lines[2]!._aws.CloudWatchMetrics[0].Dimensions).toEqual([["service", "grant"]]);
+    expect(lines.every((l) => typeof l._aws.Timestamp === "number" && l.service === "latchkey")).toBe(true);
+  });
+
+  it("follow a change of namespace and service (configureMetrics)", async () => {
+    const { configureMetrics, DEFAULT_NAMESPACE } = await import("../../functions/observability/metrics.js");
+    onTestFinished(() => configureMetrics({ namespace: DEFAULT_NAMESPACE, service: "latchkey" }));
+    metrics.lockout();
+    configureMetrics({ namespace: "Other", service: "stack-b" });
+    metrics.lockout();
+    expect(lines.map((l) => [l._aws.CloudWatchMetrics[0].Namespace, l.service])).toEqual([
+      ["Latchkey", "latchkey"],
+      ["Other", "stack-b"],
+    ]);
+  });
+
+  it("write a value that is not a finite number as null, alone and gathered, so the line stays JSON", async () => {
+    const { bufferOutput, flushOutput } = await import("../../functions/log.js");
+    metrics.signingKeyAge(Number.NaN);
+    bufferOutput(true);
+    onTestFinished(() => bufferOutput(false));
+    metrics.response("/jwks", 200, Number.POSITIVE_INFINITY);
+    metrics.response("/jwks", 200, 2);
+    flushOutput();
+    expect(lines.map((l) => ("SigningKeyAge" in l ? l.SigningKeyAge : l.Latency))).toEqual([null, [null, 2]]);
+  });
+
+  it("are held up to a bound: a flood of distinct dimension values costs time, not memory", async () => {
+    const { MAX_KINDS, kindsHeld } = await import("../../functions/observability/metrics.js");
+    for (let i = 0; i <= MAX_KINDS + 10; i++) metrics.authenticationFailed(`reason_${i}`);
+    expect(kindsHeld()).toBeLessThanOrEqual(MAX_KINDS);
+    expect(lines.at(-1)!.reason).toBe(`reason_${MAX_KINDS + 10}`);
+  });
+});
