@@ -1,0 +1,120 @@
+/**
+ * `npm run bench:lambda-ab`: two (or more) built router bundles side by side on the Lambda
+ * client_credentials path, for changes too small for `bench:lambda` to tell from this machine's
+ * noise (issue 15). Each bundle's handler runs in its own process (as in bench:lambda); the
+ * bench then runs BENCH_AB_BLOCKS blocks, each a raw RS256 signature timed BENCH_AB_N times and
+ * the token event invoked BENCH_AB_N times in every process, rotating which process goes first.
+ * Per block and process: CPU beyond the signature = median invocation CPU - median signature
+ * CPU. The figure to read is the median over blocks of each bundle's paired difference from
+ * the first bundle: neighbouring blocks share the machine's state, so drift cancels. On
+ * 2026-11-25 two copies of one bundle differed by 0 µs and the block-to-block spread was
+ * +-20 µs, yet a 3 µs change showed in 19 of 24 blocks.
+ *
+ * @example
+ *   git stash && npm run build && rm -rf dist/ab-a && cp -r dist/lambda dist/ab-a && git stash pop
+ *   npm run build && rm -rf dist/ab-b && cp -r dist/lambda dist/ab-b
+ *   BENCH_AB="dist/ab-a dist/ab-b" npm run bench:lambda-ab
+ *
+ * Keep the copies under dist/ so the modules left out of the bundle (infra/build.ts) resolve.
+ * Environment: BENCH_AB (bundle directories, default dist/lambda), BENCH_AB_BLOCKS (16),
+ * BENCH_AB_N (150).
+ */
+import { existsSync } from "node:fs";
+import { startChild, type Child } from "./support/child.js";
+import { machine, startStack, stopOnSignal } from "./support/stack.js";
+import { httpApiEvent } from "./support/cold-start.js";
+import type { InvocationStats } from "./support/lambda-handler-server.js";
+
+const DIRS = (process.env.BENCH_AB ?? "dist/lambda").split(/\s+/).filter(Boolean);
+const BLOCKS = Number(process.env.BENCH_AB_BLOCKS ?? 16);
+const N = Number(process.env.BENCH_AB_N ?? 150);
+const AUDIENCE = "https://api.bench.example";
+/** About the signing input of a real token (its length minus the signature). */
+const SIGNED_BYTES = 560;
+
+async function main(): Promise<void> {
+  for (const dir of DIRS) if (!existsSync(`${dir}/index.mjs`)) throw new Error(`${dir}/index.mjs does not exist (npm run build, then copy dist/lambda)`);
+  const host = machine();
+  const stack = await startStack();
+  const handlers: Child<{ pid: number }>[] = [];
+  stopOnSignal(async () => {
+    for (const h of handlers) await h.stop();
+    await stack.stop();
+  });
+  try {
+    const url = stack.issuer.ready.url;
+    const client = await stack.issuer.call<{ clientId: string; clientSecret: string }>("createClient", {
+      name: "bench-lambda-ab",
+      scopes: ["read"],
+      audiences: [AUDIENCE],
+      auth: "secret",
+    });
+    const event = httpApiEvent("POST", "/token", {
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: "Basic " + Buffer.from(`${client.clientId}:${client.clientSecret}`).toString("base64"),
+      },
+      body: new URLSearchParams({ grant_type: "client_credentials", scope: "read", audience: AUDIENCE }).toString(),
+    });
+    for (const dir of DIRS) {
+      handlers.push(
+        await startChild<{ pid: number }>("bench/support/lambda-handler-server.ts", {
+          AWS_ACCESS_KEY_ID: undefined,
+          AWS_SECRET_ACCESS_KEY: undefined,
+          ...stack.storageEnv,
+          LATCHKEY_ISSUER: url,
+          LATCHKEY_LOG_LEVEL: "info", // as deployed: the records are written
+          BENCH_LAMBDA_ENTRY: `${dir}/index.mjs`,
+        }, { discardStdout: true }),
+      );
+    }
+    // Warm-up: JIT, caches (as a warm instance).
+    for (const h of handlers) {
+      await h.call("invoke", { event, count: 1500 });
+      await h.call("rawSign", { count: 300, form: "sync", bytes: SIGNED_BYTES });
+    }
+    const beyond: number[][] = DIRS.map(() => []);
+    for (let b = 0; b < BLOCKS; b++) {
+      for (let i = 0; i < handlers.length; i++) {
+        const which = (i + b) % handlers.length;
+        const h = handlers[which]!;
+        const raw = await h.call<InvocationStats>("rawSign", { count: N, form: "sync", bytes: SIGNED_BYTES });
+        const token = await h.call<InvocationStats>("invoke", { event, count: N });
+        if (token.firstFailure) throw new Error(`${DIRS[which]}: ${token.firstFailure}`);
+        beyond[which]![b] = token.cpuMicros.p50 - raw.cpuMicros.p50;
+      }
+    }
+    const out = {
+      bench: "Lambda client_credentials path, built bundles side by side (paired blocks)",
+      machine: host,
+      blocks: BLOCKS,
+      invocationsPerBlock: N,
+      bundles: DIRS.map((dir, i) => ({
+        dir,
+        cpuBeyondRawSignMicros: { medianOfBlocks: median(beyond[i]!), blocks: beyond[i] },
+        ...(i > 0
+          ? { pairedDifferenceFromFirstMicros: pairedDifference(beyond[i]!, beyond[0]!) }
+          : {}),
+      })),
+    };
+    process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+  } finally {
+    for (const h of handlers) await h.stop();
+    await stack.stop();
+  }
+}
+
+function pairedDifference(values: number[], base: number[]) {
+  const diffs = values.map((v, b) => v - base[b]!);
+  return { median: median(diffs), blocksBelowZero: diffs.filter((d) => d < 0).length, blocksAboveZero: diffs.filter((d) => d > 0).length, sorted: [...diffs].sort((a, b) => a - b) };
+}
+
+function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  return v.length ? v[Math.floor((v.length - 1) / 2)]! : 0;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
