@@ -27,6 +27,7 @@ import { authorizationResponseUrl } from "../signin/authorization-request.js";
 import { html, Pages } from "./pages.js";
 import { ROUTES } from "./route-table.js";
 import { requireOriginVerify } from "./origin-verify.js";
+import { carriesStandardHeaders, standardHeaders } from "./responses.js";
 
 export { ROUTES };
 
@@ -154,8 +155,7 @@ async function serve(c: Context<AppEnv>, next: Next, context: RequestContext, st
     await next();
     const deliveries = flushAuditTrail(context);
     if (deliveries) await deliveries;
-    c.res.headers.set("X-Request-Id", context.requestId);
-    c.res.headers.set("X-Content-Type-Options", "nosniff");
+    if (!carriesStandardHeaders(c.res)) for (const [name, value] of Object.entries(standardHeaders(context.requestId))) c.res.headers.set(name, value);
     metrics.response(context.route, c.res.status, Math.round((performance.now() - started) * 10) / 10);
   } finally {
     flushDeferredRecords(context);

@@ -70,6 +70,8 @@ function asciiOnly(value: string): string {
 }
 
 async function toResult(res: Response): Promise<HttpApiResult> {
+  const fast = plainResult(res);
+  if (fast) return fast;
   const headers: Record<string, string> = {};
   let cookies: string[] | undefined;
   res.headers.forEach((value, name) => {
@@ -82,6 +84,32 @@ async function toResult(res: Response): Promise<HttpApiResult> {
   const body = text ?? (binary ? Buffer.from(await res.arrayBuffer()).toString("base64") : await res.text());
   return { statusCode: res.status, headers, ...(cookies ? { cookies } : {}), body, isBase64Encoded: binary };
 }
+
+/**
+ * The result of a StringResponse whose headers are still the plain record it was made with
+ * (functions/http/responses.ts `noStoreJson`), without building an undici `Headers`: names
+ * lowercased, the text/plain default added as undici would. Undefined, for the general path
+ * and undici's own checks, when anything in the record is not plainly a valid header: a name
+ * that is not a token, a value with surrounding whitespace or a CR, LF or NUL, a name given
+ * twice in different cases, a Set-Cookie.
+ */
+function plainResult(res: Response): HttpApiResult | undefined {
+  const plain = StringResponse.plainOf(res);
+  if (!plain) return undefined;
+  const headers: Record<string, string> = {};
+  for (const name in plain.headers) {
+    const value = plain.headers[name];
+    const lower = name.toLowerCase();
+    if (typeof value !== "string" || !HEADER_NAME.test(name) || UNSAFE_VALUE.test(value) || value !== value.trim()) return undefined;
+    if (lower === "set-cookie" || Object.hasOwn(headers, lower)) return undefined;
+    headers[lower] = value;
+  }
+  headers["content-type"] ??= "text/plain;charset=UTF-8";
+  return { statusCode: plain.status, headers, body: plain.text, isBase64Encoded: false };
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const UNSAFE_VALUE = /[\0\r\n]/;
 
 /** What API Gateway must carry as base64: anything that is not text (hono/aws-lambda's rule). */
 function isBinary(contentType: string | undefined, contentEncoding: string | undefined): boolean {
@@ -142,6 +170,20 @@ export class StringResponse {
 
   static [Symbol.hasInstance](value: unknown): boolean {
     return value instanceof NativeResponse;
+  }
+
+  /**
+   * Status, text and headers of `res` if it is a StringResponse that has not become a real one,
+   * made with a body (a string) and its headers as a plain record, and whose `headers` nobody
+   * has asked for (so nothing was added to them since).
+   */
+  static plainOf(res: unknown): { status: number; text: string; headers: Record<string, unknown> } | undefined {
+    if (typeof res !== "object" || res === null || !(#text in res)) return undefined;
+    const own = res as StringResponse;
+    const init = own.#headersInit;
+    if (own.#native || own.#headers || own.#text === null || typeof init !== "object" || init === null) return undefined;
+    if (init instanceof Headers || Array.isArray(init) || Object.getPrototypeOf(init) !== Object.prototype) return undefined;
+    return { status: own.#status, text: own.#text, headers: init as Record<string, unknown> };
   }
 
   /** The text `res` was made with, if it is a StringResponse that has not become a real one. */

@@ -44,6 +44,25 @@ describe.skipIf(skipIntegration)("CORS", () => {
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });
 
+  it("keeps the CORS headers on a token response made with its headers as a plain record (noStoreJson)", async () => {
+    const { client, clientSecret } = await on.issuer.clients.create({ name: "cors-cc", scopes: ["read"], audiences: ["https://api.example"], auth: "secret" });
+    const res = await fetch(`${on.url}/token`, {
+      method: "POST",
+      headers: {
+        origin: "http://localhost:5173",
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: "Basic " + Buffer.from(`${client.clientId}:${clientSecret}`).toString("base64"),
+      },
+      body: "grant_type=client_credentials&audience=https%3A%2F%2Fapi.example",
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("access-control-allow-origin")).toBe("http://localhost:5173");
+    expect(res.headers.get("access-control-expose-headers")).toContain("X-Request-Id");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+  });
+
   it("sends no CORS headers when no origin is configured", async () => {
     const res = await fetch(`${off.url}/.well-known/jwks.json`, { headers: { origin: "https://app.example.com" } });
     expect(res.headers.get("access-control-allow-origin")).toBeNull();

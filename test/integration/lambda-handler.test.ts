@@ -52,6 +52,25 @@ describe.skipIf(skipIntegration)("Lambda handler", () => {
     expect(JSON.parse(bad.body).error).toBe("invalid_request");
   });
 
+  it("answers the token endpoint with its JSON, the no-store headers and the standard ones, once each", async () => {
+    const credentials = { username: uniqueName(), password: GOOD_PASSWORD };
+    const json = { "content-type": "application/json" };
+    expect(((await handler(httpApiEvent("POST", "/register", JSON.stringify(credentials), json))) as HttpResult).statusCode).toBe(201);
+    const login = (await handler(httpApiEvent("POST", "/login", JSON.stringify(credentials), json))) as HttpResult;
+    const refreshToken = JSON.parse(login.body).refresh_token as string;
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    const res = (await handler(httpApiEvent("POST", "/token", `grant_type=refresh_token&refresh_token=${encodeURIComponent(refreshToken)}`, form))) as HttpResult;
+    expect(res.statusCode).toBe(200);
+    expect(res.headers).toEqual({
+      "content-type": "application/json",
+      "cache-control": "no-store",
+      pragma: "no-cache",
+      "x-request-id": "JKJaXmPLvHcESHA=",
+      "x-content-type-options": "nosniff",
+    });
+    expect(JSON.parse(res.body)).toMatchObject({ token_type: "Bearer", refresh_token: expect.any(String) });
+  });
+
   it("refuses a body over the limit with 413, counted in bytes and whatever Content-Length claims, plain or base64", async () => {
     // 16 KiB limit (default): 6,000 three-byte characters are 18,000 bytes in 6,000 string units.
     const wide = JSON.stringify({ username: uniqueName(), password: "€".repeat(6000) });

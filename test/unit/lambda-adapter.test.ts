@@ -27,6 +27,20 @@ app.get("/cookies", (c) => {
 });
 app.get("/png", () => new Response(new Uint8Array([0x89, 0x50, 0x4e, 0x47]), { headers: { "Content-Type": "image/png" } }));
 app.get("/stream", () => new Response(new Blob(["streamed"]).stream(), { headers: { "Content-Type": "text/plain" } }));
+// Answers made with their headers as a plain record (functions/http/responses.ts noStoreJson).
+const record = (headers: Record<string, string>) => () => new Response("{}", { headers });
+app.get("/plain", record({ "Content-Type": "application/json", "X-Request-Id": "r-1", "Cache-Control": "no-store" }));
+app.get("/plain-untyped", record({ "X-A": "1" }));
+app.get("/plain-padded", record({ "X-A": " padded " }));
+app.get("/plain-twice", record({ "X-A": "1", "x-a": "2" }));
+app.get("/plain-cookie", record({ "Set-Cookie": "s=1; Path=/" }));
+app.get("/plain-newline", record({ "X-A": "a\r\nX-Injected: 1" }));
+app.get("/plain-bad-name", record({ "X A": "1" }));
+app.get("/plain-added", async (c, next) => {
+  await next();
+  c.res.headers.set("X-Added", "later"); // as a middleware (Hono's cors) does after the route
+});
+app.get("/plain-added", record({ "X-A": "1" }));
 const handler = lambdaHttpHandler(app);
 const invoke = (event: object) => handler(event as HttpApiEvent);
 
@@ -68,6 +82,34 @@ describe("Lambda adapter", () => {
 
   it("answers unknown routes through the app (404), not the adapter", async () => {
     expect((await invoke(httpApiEvent("GET", "/nowhere"))).statusCode).toBe(404);
+  });
+});
+
+describe("Lambda adapter, answers with a plain header record", () => {
+  it("writes the record out with lowercased names, as undici's Headers would", async () => {
+    const res = await invoke(httpApiEvent("GET", "/plain"));
+    expect(res).toEqual({
+      statusCode: 200,
+      headers: { "content-type": "application/json", "x-request-id": "r-1", "cache-control": "no-store" },
+      body: "{}",
+      isBase64Encoded: false,
+    });
+    expect((await invoke(httpApiEvent("GET", "/plain-untyped"))).headers).toEqual({ "x-a": "1", "content-type": "text/plain;charset=UTF-8" });
+  });
+
+  it("leaves to undici what is not plainly valid: padded values, a name given twice, Set-Cookie", async () => {
+    expect((await invoke(httpApiEvent("GET", "/plain-padded"))).headers["x-a"]).toBe("padded");
+    expect((await invoke(httpApiEvent("GET", "/plain-twice"))).headers["x-a"]).toBe("1, 2");
+    const cookie = await invoke(httpApiEvent("GET", "/plain-cookie"));
+    expect(cookie.cookies).toEqual(["s=1; Path=/"]);
+    expect(cookie.headers).not.toHaveProperty("set-cookie");
+    // undici refuses these outright; nothing of them reaches API Gateway.
+    await expect(invoke(httpApiEvent("GET", "/plain-newline"))).rejects.toThrow(TypeError);
+    await expect(invoke(httpApiEvent("GET", "/plain-bad-name"))).rejects.toThrow(TypeError);
+  });
+
+  it("includes headers set on the response after it was made", async () => {
+    expect((await invoke(httpApiEvent("GET", "/plain-added"))).headers).toMatchObject({ "x-a": "1", "x-added": "later" });
   });
 });
 

@@ -9,7 +9,7 @@ import { grants } from "../../tokens/grants/index.js";
 import * as refreshGrant from "../../tokens/grants/refresh-token.js";
 import { readBody } from "../body.js";
 import { RefreshRequest, RevokeRequest, TokenRequest } from "../schemas.js";
-import { NO_STORE, noStore } from "../responses.js";
+import { noStore, noStoreJson } from "../responses.js";
 
 export function tokenRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   const maxBytes = issuer.config.maxBodyBytes;
@@ -19,12 +19,12 @@ export function tokenRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     const params = await readBody(c, TokenRequest, formOrJson);
     const grant = Object.hasOwn(grants, params.grant_type) ? grants[params.grant_type] : undefined;
     if (!grant) throw new UnsupportedGrantType(`grant_type ${params.grant_type} is not supported`);
-    return c.json(await grant.handler(issuer, params, c), 200, NO_STORE);
+    return noStoreJson(c, await grant.handler(issuer, params, c));
   });
 
   app.post("/refresh", async (c) => {
     const body = await readBody(c, RefreshRequest, { accept: ["json"], maxBytes });
-    return noStore(c.json(await refreshGrant.handler(issuer, body, undefined, c.get("context"))));
+    return noStoreJson(c, await refreshGrant.handler(issuer, body, undefined, c.get("context")));
   });
 
   // RFC 7009 section 2.2: the server responds 200 whether or not the token was valid.
