@@ -27,6 +27,7 @@ import { authorizationResponseUrl } from "../signin/authorization-request.js";
 import { html, Pages } from "./pages.js";
 import { ROUTES } from "./route-table.js";
 import { requireOriginVerify } from "./origin-verify.js";
+import { requestHeader } from "./request-header.js";
 import { carriesStandardHeaders, standardHeaders } from "./responses.js";
 
 export { ROUTES };
@@ -50,7 +51,7 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
       requestId,
       route: routeOf(c),
       sourceIp: sourceIpOf(env),
-      forwardedFor: c.req.header("x-forwarded-for")?.slice(0, 256),
+      forwardedFor: requestHeader(c, "x-forwarded-for")?.slice(0, 256),
       deferred: [],
     };
     // Handlers pass it on explicitly (functions/log.ts); on Lambda it also fills the slot.
@@ -73,7 +74,7 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
   });
   const configured = new Set(issuer.config.corsOrigins);
   app.use((c, next) => {
-    const origin = c.req.header("origin");
+    const origin = requestHeader(c, "origin");
     if (!origin) return next(); // most requests: no promise of its own
     return (async () => {
       const allowed = configured.has(origin) || (PUBLIC_CLIENT_CORS_PATHS.has(c.req.path) && (await issuer.clients.allowsBrowserOrigin(origin)));

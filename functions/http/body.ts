@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { InvalidRequest, PayloadTooLarge, UnsupportedMediaType } from "../errors.js";
 import type { AppEnv } from "./env.js";
+import { requestHeader } from "./request-header.js";
 
 export type MediaType = "json" | "form";
 
@@ -14,9 +15,9 @@ export async function readBody<S extends z.ZodType>(
   schema: S,
   options: { accept: MediaType[]; maxBytes: number },
 ): Promise<z.infer<S>> {
-  const declared = Number(c.req.header("content-length") ?? "0");
+  const declared = Number(requestHeader(c, "content-length") ?? "0");
   if (declared > options.maxBytes) throw new PayloadTooLarge(`request body exceeds ${options.maxBytes} bytes`);
-  const mediaType = (c.req.header("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
+  const mediaType = (requestHeader(c, "content-type") ?? "").split(";")[0]!.trim().toLowerCase();
   const kind: MediaType | undefined =
     mediaType === "application/json" ? "json" : mediaType === "application/x-www-form-urlencoded" ? "form" : undefined;
   if (!kind || !options.accept.includes(kind)) {

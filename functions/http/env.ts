@@ -12,6 +12,8 @@ export interface AppEnv {
     lambdaContext?: { awsRequestId?: string } | undefined;
     event?: { requestContext?: { requestId?: string; http?: { sourceIp?: string } } };
     body?: string | Uint8Array | undefined;
+    /** Present on Lambda: the request's headers as a plain record (lambda-adapter.ts), for `requestHeader`. */
+    headers?: Record<string, string>;
     /** Present when running under @hono/node-server (local mode, tests). */
     incoming?: import("node:http").IncomingMessage;
   };

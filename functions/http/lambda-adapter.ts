@@ -40,29 +40,92 @@ export interface HttpApiResult {
 export function lambdaHttpHandler(app: Hono<AppEnv>) {
   installStringResponse();
   return async (event: HttpApiEvent, lambdaContext?: { awsRequestId?: string }): Promise<HttpApiResult> => {
-    let request: Request;
-    try {
-      request = toRequest(event);
-    } catch {
-      // A header value undici refuses (API Gateway passes what the client sent).
-      return jsonResult(400, { error: "invalid_request", error_description: "the request has a malformed header" });
-    }
+    const headers = headerRecord(event);
+    // A header undici would refuse (API Gateway passes what the client sent).
+    if (!headers) return jsonResult(400, { error: "invalid_request", error_description: "the request has a malformed header" });
+    const host = event.requestContext.domainName ?? event.headers?.host ?? "localhost";
+    const query = event.rawQueryString ? `?${event.rawQueryString}` : "";
+    const request = new EventRequest(`https://${host}${event.rawPath}${query}`, event.requestContext.http.method, headers);
     const body = event.body === undefined ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64") : event.body;
-    return toResult(await app.fetch(request, { event, lambdaContext, body }));
+    return toResult(await app.fetch(request as unknown as Request, { event, lambdaContext, body, headers }));
   };
 }
 
-function toRequest(event: HttpApiEvent): Request {
-  const headers = new Headers();
-  if (event.cookies?.length) headers.set("cookie", event.cookies.join("; "));
+/**
+ * The event's headers as undici's `Headers` would hold them, in a plain record: names
+ * lowercased, values percent-encoded beyond ASCII and trimmed of HTTP whitespace, the
+ * `cookies` joined into `cookie` (a header of the same name wins, as before). Undefined when
+ * undici would refuse one: a name that is not a token, a value with a CR, LF or NUL inside.
+ * Routes read it through `requestHeader` (request-header.ts) without any `Headers` object.
+ */
+function headerRecord(event: HttpApiEvent): Record<string, string> | undefined {
+  const record: Record<string, string> = Object.create(null); // a header may be named __proto__
+  if (event.cookies?.length) record.cookie = event.cookies.join("; ");
   for (const name in event.headers) {
-    const value = event.headers[name];
-    if (value) headers.set(name, asciiOnly(value));
+    const raw = event.headers[name];
+    if (!raw) continue;
+    const value = asciiOnly(raw).replace(HTTP_WHITESPACE_EDGES, "");
+    if (!HEADER_NAME.test(name) || UNSAFE_VALUE.test(value)) return undefined;
+    record[name.toLowerCase()] = value;
   }
-  const host = event.requestContext.domainName ?? event.headers?.host ?? "localhost";
-  const query = event.rawQueryString ? `?${event.rawQueryString}` : "";
-  return new Request(`https://${host}${event.rawPath}${query}`, { method: event.requestContext.http.method, headers });
+  return record;
 }
+
+const HTTP_WHITESPACE_EDGES = /^[\t\n\r ]+|[\t\n\r ]+$/g;
+
+const NativeRequest: typeof Request = globalThis.Request;
+const REAL = Symbol("the undici Request");
+
+/**
+ * The request the app sees: URL, method and headers from the event, no body (the adapter
+ * hands the body over beside it). An undici `Request` and its `Headers` cost ~24 µs of a
+ * token's CPU here (paired A/B, 2026-11-25, issue 15), and the token path reads only its URL,
+ * method and a few headers (through `requestHeader`), so one is built only when something asks
+ * for more: `headers`, `signal`, `clone()`... all answer from a real `Request` made on first
+ * need from the same URL, method and header record (the same idea as @hono/node-server's
+ * request, which the local server already uses).
+ */
+class EventRequest {
+  #real: Request | undefined;
+  readonly #headers: Record<string, string>;
+
+  constructor(
+    readonly url: string,
+    readonly method: string,
+    headers: Record<string, string>,
+  ) {
+    this.#headers = headers;
+  }
+
+  get body(): null {
+    return null;
+  }
+
+  get bodyUsed(): boolean {
+    return false;
+  }
+
+  [REAL](): Request {
+    if (!this.#real) {
+      const headers = new Headers();
+      for (const name of Object.keys(this.#headers)) headers.set(name, this.#headers[name]!);
+      this.#real = new NativeRequest(this.url, { method: this.method, headers });
+    }
+    return this.#real;
+  }
+}
+for (const key of Object.getOwnPropertyNames(NativeRequest.prototype)) {
+  if (key === "constructor" || key === "url" || key === "method" || Object.hasOwn(EventRequest.prototype, key)) continue;
+  const native = Object.getOwnPropertyDescriptor(NativeRequest.prototype, key)!;
+  Object.defineProperty(
+    EventRequest.prototype,
+    key,
+    native.get
+      ? { get(this: EventRequest) { return (this[REAL]() as unknown as Record<string, unknown>)[key]; }, configurable: true }
+      : { value(this: EventRequest, ...args: unknown[]) { const real = this[REAL]() as unknown as Record<string, (...a: unknown[]) => unknown>; return real[key]!(...args); }, configurable: true, writable: true },
+  );
+}
+Object.setPrototypeOf(EventRequest.prototype, NativeRequest.prototype);
 
 /** Header values reach us as the client sent them; undici takes bytes, so other characters are percent-encoded. */
 function asciiOnly(value: string): string {

@@ -9,6 +9,7 @@ import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "./env.js";
 import { AccessDenied } from "../errors.js";
 import { constantTimeIncludes } from "../security/constant-time.js";
+import { requestHeader } from "./request-header.js";
 
 /** Lower-case, as HTTP/2 and API Gateway payload 2.0 deliver header names. */
 export const ORIGIN_VERIFY_HEADER = "x-latchkey-origin-verify";
@@ -20,7 +21,7 @@ export function isAcceptedOriginSecret(presented: string | undefined, accepted: 
 
 export function requireOriginVerify(accepted: string[]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (!isAcceptedOriginSecret(c.req.header(ORIGIN_VERIFY_HEADER), accepted)) {
+    if (!isAcceptedOriginSecret(requestHeader(c, ORIGIN_VERIFY_HEADER), accepted)) {
       throw new AccessDenied("requests must be made to the issuer URL");
     }
     await next();

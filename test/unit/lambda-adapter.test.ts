@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../../functions/http/env.js";
 import { lambdaHttpHandler, StringResponse, type HttpApiEvent } from "../../functions/http/lambda-adapter.js";
 import { httpApiEvent } from "../support/events.js";
+import { requestHeader } from "../../functions/http/request-header.js";
 
 const app = new Hono<AppEnv>();
 app.post("/echo", (c) =>
@@ -41,6 +42,23 @@ app.get("/plain-added", async (c, next) => {
   c.res.headers.set("X-Added", "later"); // as a middleware (Hono's cors) does after the route
 });
 app.get("/plain-added", record({ "X-A": "1" }));
+// What a route sees of the request (functions/http/request-header.ts and the adapter's EventRequest).
+const NAMES = ["cookie", "x-agent", "x-padded", "x-mixed", "x-absent", "tostring", "__proto__"];
+app.get("/request", async (c) => {
+  const mine = Object.fromEntries(NAMES.map((n) => [n, requestHeader(c, n) ?? null])); // before anything builds Headers
+  const raw = c.req.raw;
+  return c.json({
+    mine,
+    hono: Object.fromEntries(NAMES.map((n) => [n, c.req.header(n) ?? null])),
+    url: raw.url,
+    method: raw.method,
+    isRequest: raw instanceof Request,
+    body: raw.body,
+    bodyUsed: raw.bodyUsed,
+    signal: raw.signal instanceof AbortSignal,
+    cloneText: await raw.clone().text(),
+  });
+});
 const handler = lambdaHttpHandler(app);
 const invoke = (event: object) => handler(event as HttpApiEvent);
 
@@ -61,6 +79,32 @@ describe("Lambda adapter", () => {
 
   it("answers a header undici refuses with a 400 JSON error, not a 500", async () => {
     const res = await invoke(httpApiEvent("POST", "/echo", "", { "x-agent": "a\nb" }));
+    expect(res.statusCode).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ error: "invalid_request" });
+  });
+
+  it("gives routes the request's headers as undici would, without building a Request until something asks for more", async () => {
+    const event = {
+      ...httpApiEvent("GET", "/request", undefined, { "x-agent": "tést", "x-padded": "  v \t", "X-Mixed": "M", ["__proto__"]: "p" }),
+      cookies: ["s=1", "t=2"],
+      rawQueryString: "q=1",
+    };
+    const res = await invoke(event);
+    expect(res.statusCode).toBe(200);
+    const seen = JSON.parse(res.body);
+    expect(seen.mine).toEqual(seen.hono);
+    expect(seen.mine).toEqual({ cookie: "s=1; t=2", "x-agent": "t%C3%A9st", "x-padded": "v", "x-mixed": "M", "x-absent": null, tostring: null, ["__proto__"]: "p" });
+    expect(seen).toMatchObject({ method: "GET", isRequest: true, body: null, bodyUsed: false, signal: true, cloneText: "" });
+    expect(seen.url).toMatch(/^https:\/\/[^/]+\/request\?q=1$/);
+  });
+
+  it("lets a cookie header in the event win over its cookies, as before", async () => {
+    const res = await invoke({ ...httpApiEvent("GET", "/request", undefined, { cookie: "h=1" }), cookies: ["s=1"] });
+    expect(JSON.parse(res.body).mine.cookie).toBe("h=1");
+  });
+
+  it("answers a header name undici refuses with a 400 JSON error too", async () => {
+    const res = await invoke(httpApiEvent("GET", "/request", undefined, { "x bad": "1" }));
     expect(res.statusCode).toBe(400);
     expect(JSON.parse(res.body)).toMatchObject({ error: "invalid_request" });
   });

@@ -11,6 +11,7 @@ import type { AccessTokenClaims } from "../../tokens/verify-access-token.js";
 import { readBody } from "../body.js";
 import { ChangePasswordRequest, DeleteAccountRequest, ResetPageQuery, ResetPasswordForm } from "../schemas.js";
 import { resetDone, resetForm, resetUnusable } from "../pages/reset-password.js";
+import { requestHeader } from "../request-header.js";
 
 export function accountRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   const { config, accounts } = issuer;
@@ -18,7 +19,7 @@ export function accountRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
 
   /** The bearer token's claims: verified, not revoked (401 otherwise). */
   const caller = async (c: Context<AppEnv>): Promise<AccessTokenClaims> => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "");
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(requestHeader(c, "authorization") ?? "");
     if (!match) throw new InvalidToken("a bearer token is required");
     return issuer.accessTokens.verifyActive(match[1]!);
   };

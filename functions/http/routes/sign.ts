@@ -17,12 +17,13 @@ import { readBody } from "../body.js";
 import { SignRequest } from "../schemas.js";
 import { noStore } from "../responses.js";
 import { metrics } from "../../observability/metrics.js";
+import { requestHeader } from "../request-header.js";
 
 export function signRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   const { config } = issuer;
   app.post("/sign", async (c) => {
     const body = await readBody(c, SignRequest, { accept: ["json"], maxBytes: config.maxBodyBytes });
-    const { client } = await issuer.clientAuth.authenticate({ authorization: c.req.header("authorization"), ...body });
+    const { client } = await issuer.clientAuth.authenticate({ authorization: requestHeader(c, "authorization"), ...body });
     if (!client.maySign) throw new AccessDenied("this client is not allowed to use /sign");
     const claims = body.claims;
     checkSignableClaims(claims, client.signClaims);

@@ -11,6 +11,7 @@ import { InsufficientScope, InvalidRequest, InvalidToken } from "../../errors.js
 import { readBody } from "../body.js";
 import { noStore } from "../responses.js";
 import { UserinfoForm } from "../schemas.js";
+import { requestHeader } from "../request-header.js";
 
 export function userinfoRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   const answer = async (c: Context<AppEnv>, authorization: string | undefined) => {
@@ -29,10 +30,10 @@ export function userinfoRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     return noStore(c.json(out));
   };
 
-  app.get("/userinfo", (c) => answer(c, c.req.header("authorization")));
+  app.get("/userinfo", (c) => answer(c, requestHeader(c, "authorization")));
   app.post("/userinfo", async (c) => {
-    const header = c.req.header("authorization");
-    const hasBody = Number(c.req.header("content-length") ?? "0") > 0 || c.req.header("transfer-encoding") !== undefined;
+    const header = requestHeader(c, "authorization");
+    const hasBody = Number(requestHeader(c, "content-length") ?? "0") > 0 || requestHeader(c, "transfer-encoding") !== undefined;
     if (!hasBody) return answer(c, header);
     const form = await readBody(c, UserinfoForm, { accept: ["form"], maxBytes: issuer.config.maxBodyBytes });
     // RFC 6750 section 2: a client must not use more than one method to send the token.

@@ -17,13 +17,14 @@ import { InsufficientScope, InvalidRequest, InvalidToken } from "../../errors.js
 import { parseScope } from "../../tokens/scopes.js";
 import { readQuery } from "../body.js";
 import { ValidateQuery } from "../schemas.js";
+import { requestHeader } from "../request-header.js";
 
 export function validateRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   app.get("/validate", async (c) => {
     const query = readQuery(c, ValidateQuery);
     const audience = query.audience ?? issuer.config.validateAudience;
     if (!audience) throw new InvalidRequest("audience is required: pass ?audience= or configure LATCHKEY_VALIDATE_AUDIENCE");
-    const header = c.req.header("authorization") ?? "";
+    const header = requestHeader(c, "authorization") ?? "";
     const match = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)\s*$/i.exec(header);
     if (!match) throw new InvalidToken("a bearer token is required");
     // Signature, lifetime, then the revocation state (revoked tokens get 401 like forged ones).

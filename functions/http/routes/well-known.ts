@@ -7,6 +7,7 @@ import type { Context, Hono } from "hono";
 import type { Issuer } from "../../issuer.js";
 import type { AppEnv } from "../env.js";
 import { metadataDocument, wellKnownCacheControl, WELL_KNOWN_PATHS, type PublicDocument } from "../well-known-documents.js";
+import { requestHeader } from "../request-header.js";
 
 export function wellKnownRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   const cacheControl = wellKnownCacheControl(issuer.config);
@@ -14,7 +15,7 @@ export function wellKnownRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
 
   const send = (c: Context<AppEnv>, doc: PublicDocument) => {
     const headers = { "Cache-Control": cacheControl, ETag: doc.etag };
-    const match = c.req.header("if-none-match");
+    const match = requestHeader(c, "if-none-match");
     if (match && match.split(",").some((t) => t.trim().replace(/^W\//, "") === doc.etag)) {
       return c.body(null, 304, headers);
     }

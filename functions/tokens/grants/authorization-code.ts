@@ -15,6 +15,7 @@ import { constantTimeEqual } from "../../security/constant-time.js";
 import { issueAccessToken, tokenResponse } from "../access-token.js";
 import { issueIdToken } from "../id-token.js";
 import type { TokenParams } from "./index.js";
+import { requestHeader } from "../../http/request-header.js";
 
 export const parameters = new Set(["code", "redirect_uri", "code_verifier", "client_id"]);
 
@@ -22,7 +23,7 @@ export const parameters = new Set(["code", "redirect_uri", "code_verifier", "cli
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 
 export async function handler(issuer: Issuer, params: TokenParams, c: Context<AppEnv>): Promise<Record<string, unknown>> {
-  const { client } = await issuer.clientAuth.authenticate({ authorization: c.req.header("authorization"), ...params });
+  const { client } = await issuer.clientAuth.authenticate({ authorization: requestHeader(c, "authorization"), ...params });
   if (!client.redirectUris?.length) throw new UnauthorizedClient("this client has no redirect URIs; it cannot use authorization_code");
   if (!params.code) throw new InvalidRequest("code is required");
   if (!params.redirect_uri) throw new InvalidRequest("redirect_uri is required (RFC 6749 4.1.3)");

@@ -11,6 +11,7 @@ import { issueAccessToken, tokenResponse } from "../access-token.js";
 import { grantAudience, grantScopes, parseScope } from "../scopes.js";
 import type { TokenParams } from "./index.js";
 import { metrics } from "../../observability/metrics.js";
+import { requestHeader } from "../../http/request-header.js";
 
 export const parameters = new Set(["scope", "audience", "resource"]);
 
@@ -18,7 +19,7 @@ export async function handler(issuer: Issuer, params: TokenParams, c: Context): 
   // A cold instance loads the signing key while the client authenticates (cached once loaded;
   // a failure here surfaces again, as a 503, from issueAccessToken).
   if (!issuer.keys.signingKeyIfReady()) issuer.keys.signingKey().catch(() => undefined);
-  const { client } = await issuer.clientAuth.authenticate({ authorization: c.req.header("authorization"), ...params });
+  const { client } = await issuer.clientAuth.authenticate({ authorization: requestHeader(c, "authorization"), ...params });
   // RFC 6749 section 4.4: client_credentials is for confidential clients only.
   if (client.auth === "none") throw new UnauthorizedClient("a public client cannot use client_credentials");
   const scope = grantScopes(parseScope(params.scope), client.scopes, client.scopes);

@@ -12,6 +12,7 @@ import type { Issuer } from "../../issuer.js";
 import { issueAccessToken, tokenResponse } from "../access-token.js";
 import { parseScope } from "../scopes.js";
 import { metrics } from "../../observability/metrics.js";
+import { requestHeader } from "../../http/request-header.js";
 
 export const parameters = new Set(["refresh_token", "scope"]);
 
@@ -35,7 +36,7 @@ export async function handler(
     if (family.clientId) {
       // RFC 6749 section 6: a refresh token is bound to its client; confidential clients authenticate.
       if (!c) throw new InvalidGrant("this refresh token was issued to a client; refresh it at /token");
-      const { client } = await issuer.clientAuth.authenticate({ authorization: c.req.header("authorization"), ...params });
+      const { client } = await issuer.clientAuth.authenticate({ authorization: requestHeader(c, "authorization"), ...params });
       if (client.clientId !== family.clientId) throw new InvalidGrant("the refresh token was issued to another client");
     }
   }, context);
