@@ -33,6 +33,7 @@ import { RotationRefused } from "./errors.js";
 import { setSigningMode } from "./tokens/access-token.js";
 import { handleDeclaredClientEvent } from "./clients/declared.js";
 import { publishWellKnownDocuments } from "./storage/public-documents.js";
+import { sourceMappedStack } from "./observability/stack-trace.js";
 
 export type EventKind = "http" | "rotate" | "ensure-keys" | "ensure-client" | "report-key-age" | "revoke" | "smoke" | "unknown";
 
@@ -77,17 +78,23 @@ export function resetForTests(): void {
 }
 
 export async function handler(event: unknown, context?: { awsRequestId?: string }): Promise<unknown> {
-  const kind = classifyEvent(event);
-  const { issuer, httpHandler } = init();
-  // The HTTP app sets up each request's own context.
-  if (kind === "http") return httpHandler(event as HttpApiEvent, context);
-  return withRequestContext({ requestId: context?.awsRequestId ?? randomUUID(), route: kind }, async () => {
-    try {
-      return await handleEvent(kind, event, issuer);
-    } finally {
-      await flushAuditTrail();
-    }
-  });
+  try {
+    const kind = classifyEvent(event);
+    const { issuer, httpHandler } = init();
+    // The HTTP app sets up each request's own context.
+    if (kind === "http") return await httpHandler(event as HttpApiEvent, context);
+    return await withRequestContext({ requestId: context?.awsRequestId ?? randomUUID(), route: kind }, async () => {
+      try {
+        return await handleEvent(kind, event, issuer);
+      } finally {
+        await flushAuditTrail();
+      }
+    });
+  } catch (err) {
+    // The Lambda runtime logs what a handler throws, stack included: name the sources in it.
+    if (err instanceof Error) err.stack = sourceMappedStack(err.stack);
+    throw err;
+  }
 }
 
 async function handleEvent(kind: EventKind, event: unknown, issuer: Issuer): Promise<unknown> {

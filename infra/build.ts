@@ -54,7 +54,10 @@ export async function buildRouter(root = process.cwd()): Promise<void> {
     mainFields: ["module", "main"],
     minify: process.env.LATCHKEY_BUILD_MINIFY !== "0", // =0 for a profile with readable names
     keepNames: true,
-    sourcemap: true, // the functions run with NODE_OPTIONS=--enable-source-maps
+    // Read only when a logged stack is printed (functions/observability/stack-trace.ts), which
+    // needs positions, not the sources' text: without it the maps are a third of the size.
+    sourcemap: true,
+    sourcesContent: false,
     legalComments: "none",
     logLevel: "warning",
   });

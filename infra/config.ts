@@ -265,6 +265,7 @@ export function routerEnvironment(cfg: StackConfig): Record<string, string> {
     // Metrics carry the stack as their `service` dimension; alarms and the dashboard filter on it.
     LATCHKEY_SERVICE_NAME: cfg.prefix,
     LATCHKEY_AUDIT_EVENT_BUS: cfg.auditEventBus ?? "",
-    NODE_OPTIONS: "--enable-source-maps",
+    // No NODE_OPTIONS=--enable-source-maps: it parses every module's map at import, ~35-55 ms
+    // of each cold start; logged stacks are mapped when written (functions/observability/stack-trace.ts).
   };
 }

@@ -12,6 +12,7 @@ import { AuthorizationErrorRedirect, MethodNotAllowed, NotFound, OAuthError, Tem
 import { flushDeferredRecords, log, withRequestContext, type RequestContext } from "../log.js";
 import { metrics } from "../observability/metrics.js";
 import { flushAuditTrail } from "../observability/audit.js";
+import { sourceMappedStack } from "../observability/stack-trace.js";
 import { routePath } from "hono/route";
 import { userRoutes } from "./routes/users.js";
 import { tokenRoutes } from "./routes/token.js";
@@ -140,7 +141,7 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
       log.error("storage unavailable", { requestId, error: err.name, message: err.message }, context);
       return render(new TemporarilyUnavailable("the service is temporarily unavailable; retry shortly"), requestId);
     }
-    log.error("unhandled error", { requestId, error: err.name, message: err.message, stack: err.stack }, context);
+    log.error("unhandled error", { requestId, error: err.name, message: err.message, stack: sourceMappedStack(err.stack) }, context);
     return Response.json(
       { error: "server_error", error_description: `internal error; request id ${requestId ?? "unknown"}` },
       { status: 500, headers: { "Cache-Control": "no-store", ...(requestId ? { "X-Request-Id": requestId } : {}) } },

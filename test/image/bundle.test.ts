@@ -29,7 +29,7 @@ const events = JSON.parse(process.argv[2]);
 const out = [];
 for (const e of events) {
   try { out.push({ ok: await handler(e, { awsRequestId: "test" }) }); }
-  catch (err) { out.push({ error: String(err && err.message) }); }
+  catch (err) { out.push({ error: String(err && err.message), stack: String(err && err.stack) }); }
 }
 process.stdout.write(JSON.stringify(out));
 `;
@@ -137,7 +137,8 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
     const { NODE_PATH: _ignored, ...parentEnv } = process.env;
     const { stdout } = await run(process.execPath, ["--input-type=module", "-e", DRIVER, join(taskRoot, "index.mjs"), JSON.stringify(events)], {
       cwd: taskRoot,
-      env: { ...parentEnv, ...env, NODE_ENV: "production", LATCHKEY_LOG_LEVEL: "silent" },
+      // NODE_OPTIONS as deployed: none (infra/config.ts), so no --enable-source-maps either.
+      env: { ...parentEnv, ...env, NODE_ENV: "production", LATCHKEY_LOG_LEVEL: "silent", NODE_OPTIONS: "" },
       timeout: 60_000,
     });
     const [ensure1, ensure2, discovery, openapi, register, login, scheduled, forced, jwks, junk] = JSON.parse(stdout) as any[];
@@ -154,5 +155,9 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
     expect(forced.ok).toMatchObject({ ok: true, action: "rotate", changed: true });
     expect(JSON.parse(jwks.ok.body).keys).toHaveLength(3);
     expect(junk.error).toMatch(/unrecognised event/);
+    // What the Lambda runtime logs of a thrown error names the sources, from the maps shipped
+    // beside the bundle (functions/observability/stack-trace.ts), not the minified positions.
+    expect(junk.stack).toMatch(/^\s+at handleEvent \(functions\/lambda\.ts:\d+:\d+\)$/m);
+    expect(junk.stack).not.toMatch(/index\.mjs/);
   });
 });

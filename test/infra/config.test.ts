@@ -169,6 +169,9 @@ describe("the functions' environment", () => {
       LATCHKEY_KEY_BUCKET: "latchkey-prod-keys",
     };
     expect(env).not.toHaveProperty("AWS_REGION"); // reserved: Lambda sets it
+    // --enable-source-maps would parse every module's map at each cold start (issue 15); logged
+    // stacks are mapped when written instead (test/unit/stack-trace.test.ts, test/image).
+    expect(env).not.toHaveProperty("NODE_OPTIONS");
     expect(loadConfig(env)).toMatchObject({
       accessTokenTtlSeconds: 600,
       maxAccessTokenTtlSeconds: 7200,
