@@ -15,19 +15,25 @@
  *   npm run build && rm -rf dist/ab-b && cp -r dist/lambda dist/ab-b
  *   BENCH_AB="dist/ab-a dist/ab-b" npm run bench:lambda-ab
  *
+ * Then BENCH_AB_COLD_STARTS fresh processes per bundle, interleaved the same way, each
+ * importing its bundle and answering the token event (bench:lambda's cold-start probe): the
+ * median over pairs of each bundle's import + first answer minus the first bundle's.
+ *
  * Keep the copies under dist/ so the modules left out of the bundle (infra/build.ts) resolve.
  * Environment: BENCH_AB (bundle directories, default dist/lambda), BENCH_AB_BLOCKS (16),
- * BENCH_AB_N (150).
+ * BENCH_AB_N (150), BENCH_AB_COLD_STARTS (10; 0 for none).
  */
 import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { startChild, type Child } from "./support/child.js";
 import { machine, startStack, stopOnSignal } from "./support/stack.js";
-import { httpApiEvent } from "./support/cold-start.js";
+import { coldStart, httpApiEvent } from "./support/cold-start.js";
 import type { InvocationStats } from "./support/lambda-handler-server.js";
 
 const DIRS = (process.env.BENCH_AB ?? "dist/lambda").split(/\s+/).filter(Boolean);
 const BLOCKS = Number(process.env.BENCH_AB_BLOCKS ?? 16);
 const N = Number(process.env.BENCH_AB_N ?? 150);
+const COLD_STARTS = Number(process.env.BENCH_AB_COLD_STARTS ?? 10);
 const AUDIENCE = "https://api.bench.example";
 /** About the signing input of a real token (its length minus the signature). */
 const SIGNED_BYTES = 560;
@@ -84,6 +90,15 @@ async function main(): Promise<void> {
         beyond[which]![b] = token.cpuMicros.p50 - raw.cpuMicros.p50;
       }
     }
+    const cold: number[][] = DIRS.map(() => []);
+    for (let b = 0; b < COLD_STARTS; b++) {
+      for (let i = 0; i < DIRS.length; i++) {
+        const which = (i + b) % DIRS.length;
+        const run = await coldStart(resolve(`${DIRS[which]}/index.mjs`), { ...stack.storageEnv, LATCHKEY_ISSUER: url }, event);
+        if (run.statusCode !== 200) throw new Error(`${DIRS[which]}: cold start answered ${run.statusCode}: ${run.body}`);
+        cold[which]![b] = run.importAndFirstEventMs;
+      }
+    }
     const out = {
       bench: "Lambda client_credentials path, built bundles side by side (paired blocks)",
       machine: host,
@@ -94,6 +109,12 @@ async function main(): Promise<void> {
         cpuBeyondRawSignMicros: { medianOfBlocks: median(beyond[i]!), blocks: beyond[i] },
         ...(i > 0
           ? { pairedDifferenceFromFirstMicros: pairedDifference(beyond[i]!, beyond[0]!) }
+          : {}),
+        ...(COLD_STARTS > 0
+          ? {
+              coldStartMs: { medianOfRuns: median(cold[i]!), runs: cold[i] },
+              ...(i > 0 ? { coldStartPairedDifferenceFromFirstMs: pairedDifference(cold[i]!, cold[0]!) } : {}),
+            }
           : {}),
       })),
     };
