@@ -21,7 +21,8 @@
  *
  * Keep the copies under dist/ so the modules left out of the bundle (infra/build.ts) resolve.
  * Environment: BENCH_AB (bundle directories, default dist/lambda), BENCH_AB_BLOCKS (16),
- * BENCH_AB_N (150), BENCH_AB_COLD_STARTS (10; 0 for none).
+ * BENCH_AB_N (150), BENCH_AB_COLD_STARTS (10; 0 for none), BENCH_AB_SCENARIO
+ * (clientCredentials, or jwks for the warm blocks: its CPU beyond the same raw signature).
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
@@ -34,6 +35,8 @@ const DIRS = (process.env.BENCH_AB ?? "dist/lambda").split(/\s+/).filter(Boolean
 const BLOCKS = Number(process.env.BENCH_AB_BLOCKS ?? 16);
 const N = Number(process.env.BENCH_AB_N ?? 150);
 const COLD_STARTS = Number(process.env.BENCH_AB_COLD_STARTS ?? 10);
+const SCENARIO = process.env.BENCH_AB_SCENARIO ?? "clientCredentials";
+if (SCENARIO !== "clientCredentials" && SCENARIO !== "jwks") throw new Error(`BENCH_AB_SCENARIO must be clientCredentials or jwks, not ${SCENARIO}`);
 const AUDIENCE = "https://api.bench.example";
 /** About the signing input of a real token (its length minus the signature). */
 const SIGNED_BYTES = 560;
@@ -55,13 +58,15 @@ async function main(): Promise<void> {
       audiences: [AUDIENCE],
       auth: "secret",
     });
-    const event = httpApiEvent("POST", "/token", {
+    const tokenEvent = httpApiEvent("POST", "/token", {
       headers: {
         "content-type": "application/x-www-form-urlencoded",
         authorization: "Basic " + Buffer.from(`${client.clientId}:${client.clientSecret}`).toString("base64"),
       },
       body: new URLSearchParams({ grant_type: "client_credentials", scope: "read", audience: AUDIENCE }).toString(),
     });
+    // The warm blocks time SCENARIO's event; cold starts always answer the token event.
+    const event = SCENARIO === "jwks" ? httpApiEvent("GET", "/.well-known/jwks.json") : tokenEvent;
     for (const dir of DIRS) {
       handlers.push(
         await startChild<{ pid: number }>("bench/support/lambda-handler-server.ts", {
@@ -94,13 +99,13 @@ async function main(): Promise<void> {
     for (let b = 0; b < COLD_STARTS; b++) {
       for (let i = 0; i < DIRS.length; i++) {
         const which = (i + b) % DIRS.length;
-        const run = await coldStart(resolve(`${DIRS[which]}/index.mjs`), { ...stack.storageEnv, LATCHKEY_ISSUER: url }, event);
+        const run = await coldStart(resolve(`${DIRS[which]}/index.mjs`), { ...stack.storageEnv, LATCHKEY_ISSUER: url }, tokenEvent);
         if (run.statusCode !== 200) throw new Error(`${DIRS[which]}: cold start answered ${run.statusCode}: ${run.body}`);
         cold[which]![b] = run.importAndFirstEventMs;
       }
     }
     const out = {
-      bench: "Lambda client_credentials path, built bundles side by side (paired blocks)",
+      bench: `Lambda ${SCENARIO} path, built bundles side by side (paired blocks)`,
       machine: host,
       blocks: BLOCKS,
       invocationsPerBlock: N,

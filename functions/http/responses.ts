@@ -18,7 +18,7 @@ export function standardHeaders(requestId: string): Record<string, string> {
   return { "X-Request-Id": requestId, "X-Content-Type-Options": "nosniff" };
 }
 
-/** Answers made with `noStoreJson`: they carry the standard headers already. */
+/** Answers made with `plainAnswer`: they carry the standard headers already. */
 const carryingStandardHeaders = new WeakSet<object>();
 
 /** Whether `res` was made with the standard headers in it (so the app need not add them). */
@@ -27,24 +27,26 @@ export function carriesStandardHeaders(res: Response): boolean {
 }
 
 /**
- * A JSON answer that must not be cached (token responses), with the standard headers, all
- * in one plain record. Hono's `c.json` puts more than one header into an undici `Headers`,
- * and the app then set two more on it; a plain record goes out on either runtime's
- * lightweight response (@hono/node-server's, the Lambda adapter's `StringResponse`) without
- * any `Headers` object: ~6 µs of the local server's CPU per token (paired A/B, 2026-11-25,
- * issue 15).
+ * An answer with its headers and the standard ones all in one plain record. Hono's `c.json`
+ * and `c.body` put more than one header into an undici `Headers`, and the app then set two
+ * more on it; a plain record goes out on either runtime's lightweight response
+ * (@hono/node-server's, the Lambda adapter's `StringResponse`) without any `Headers` object:
+ * ~6 µs of the local server's CPU per token (paired A/B, 2026-11-25, issue 15), and on Lambda
+ * no undici at all for the answer (functions/http/lambda-adapter.ts).
  *
  * Hono applies headers prepared with `c.header()` only to answers it builds itself. So a
  * middleware ahead of a route that answers this way sets its headers on `c.res.headers` (as
  * Hono's cors middleware does, and those are kept), never with `c.header()`.
  */
-export function noStoreJson(c: Context<AppEnv>, body: unknown): Response {
-  const res = new Response(JSON.stringify(body), {
-    status: 200,
-    headers: { "Content-Type": "application/json", ...NO_STORE, ...standardHeaders(c.get("context").requestId) },
-  });
+export function plainAnswer(c: Context<AppEnv>, status: number, body: string, headers: Record<string, string>): Response {
+  const res = new Response(body, { status, headers: { ...headers, ...standardHeaders(c.get("context").requestId) } });
   carryingStandardHeaders.add(res);
   return res;
+}
+
+/** A JSON answer that must not be cached (token responses), as a `plainAnswer`. */
+export function noStoreJson(c: Context<AppEnv>, body: unknown): Response {
+  return plainAnswer(c, 200, JSON.stringify(body), { "Content-Type": "application/json", ...NO_STORE });
 }
 
 /** A strong ETag for a response body. */

@@ -8,6 +8,7 @@ import type { Issuer } from "../../issuer.js";
 import type { AppEnv } from "../env.js";
 import { metadataDocument, wellKnownCacheControl, WELL_KNOWN_PATHS, type PublicDocument } from "../well-known-documents.js";
 import { requestHeader } from "../request-header.js";
+import { plainAnswer } from "../responses.js";
 
 export function wellKnownRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   const cacheControl = wellKnownCacheControl(issuer.config);
@@ -19,7 +20,7 @@ export function wellKnownRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     if (match && match.split(",").some((t) => t.trim().replace(/^W\//, "") === doc.etag)) {
       return c.body(null, 304, headers);
     }
-    return c.body(doc.body, 200, { ...headers, "Content-Type": "application/json" });
+    return plainAnswer(c, 200, doc.body, { ...headers, "Content-Type": "application/json" });
   };
 
   app.get(WELL_KNOWN_PATHS.jwks, async (c) => send(c, await issuer.keys.jwks()));
