@@ -10,7 +10,7 @@
 import { readFileSync, rmSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 
 /**
  * Left out of the bundle and installed beside it in the image (the Dockerfile's
@@ -60,8 +60,28 @@ export async function buildRouter(root = process.cwd()): Promise<void> {
     sourcesContent: false,
     legalComments: "none",
     logLevel: "warning",
+    plugins: [httpThroughRequire],
   });
 }
+
+/**
+ * `node:http` and `node:https`, loaded through `require` instead of as ES modules. On Node 22
+ * (the Lambda image's runtime) the ES module facade of `node:http` reads each of its exports,
+ * and one is a lazy getter that loads Node's undici (`lazyUndici` in node's lib/http.js): 36-50
+ * ms of every cold start for fetch/WebSocket code that a token request never runs (seen in a
+ * profile of node 22.23.5's import; issue 15). `require` returns the module object without
+ * reading them. The AWS SDK's HTTP handler is what imports them.
+ */
+const httpThroughRequire: Plugin = {
+  name: "http-through-require",
+  setup(b) {
+    const namespace = "http-through-require";
+    b.onResolve({ filter: /^(node:)?https?$/ }, (args) =>
+      args.namespace === namespace || args.kind === "require-call" ? undefined : { path: args.path.replace(/^node:/, ""), namespace },
+    );
+    b.onLoad({ filter: /.*/, namespace }, (args) => ({ contents: `module.exports = require("node:${args.path}");`, loader: "js" }));
+  },
+};
 
 /**
  * The files a module loads before it runs: itself and, transitively, every chunk it imports

@@ -29,7 +29,7 @@ import { html, Pages } from "./pages.js";
 import { ROUTES } from "./route-table.js";
 import { requireOriginVerify } from "./origin-verify.js";
 import { requestHeader } from "./request-header.js";
-import { carriesStandardHeaders, standardHeaders } from "./responses.js";
+import { carriesStandardHeaders, plainAnswer, standardHeaders } from "./responses.js";
 
 export { ROUTES };
 
@@ -105,7 +105,7 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
     const err = allowed
       ? new MethodNotAllowed(`${c.req.method} is not allowed on ${c.req.path}`, allowed)
       : new NotFound(`no route for ${c.req.method} ${c.req.path}`);
-    return render(err, c.get("requestId"));
+    return render(c, err);
   });
 
   const pages = new Pages(issuer.config);
@@ -134,12 +134,12 @@ export function createApp(issuer: Issuer): Hono<AppEnv> {
     }
     if (err instanceof OAuthError) {
       if (err.detail) log.info("request refused", { requestId, error: err.code, detail: err.detail }, context);
-      return c.get("page") ? renderPage(err, requestId) : render(err, requestId);
+      return c.get("page") ? renderPage(err, requestId) : render(c, err);
     }
     if (isStorageFailure(err)) {
       // DynamoDB/S3 unreachable or throttling: the client did nothing wrong and may retry.
       log.error("storage unavailable", { requestId, error: err.name, message: err.message }, context);
-      return render(new TemporarilyUnavailable("the service is temporarily unavailable; retry shortly"), requestId);
+      return render(c, new TemporarilyUnavailable("the service is temporarily unavailable; retry shortly"));
     }
     log.error("unhandled error", { requestId, error: err.name, message: err.message, stack: sourceMappedStack(err.stack) }, context);
     return Response.json(
@@ -179,12 +179,10 @@ function sourceIpOf(env: AppEnv["Bindings"] | undefined): string | undefined {
 /** Answers that mean a caller failed to prove who it is, counted by error code (a bounded set). */
 const AUTHENTICATION_FAILURES: ReadonlySet<string> = new Set(["invalid_client", "invalid_credentials", "invalid_grant", "invalid_token", "too_many_requests"]);
 
-function render(err: OAuthError, requestId: string | undefined): Response {
+/** An OAuthError's JSON answer, its headers (WWW-Authenticate, Retry-After, Allow...) and the standard ones in one record. */
+function render(c: Context<AppEnv>, err: OAuthError): Response {
   if (AUTHENTICATION_FAILURES.has(err.code)) metrics.authenticationFailed(err.code);
-  return Response.json(err.toJSON(), {
-    status: err.status,
-    headers: { ...err.headers, "Cache-Control": "no-store", ...(requestId ? { "X-Request-Id": requestId } : {}) },
-  });
+  return plainAnswer(c, err.status, JSON.stringify(err.toJSON()), { ...err.headers, "Content-Type": "application/json", "Cache-Control": "no-store" });
 }
 
 /** AWS SDK service errors carry `$metadata`; network failures carry a system error code. */

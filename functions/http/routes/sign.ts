@@ -15,7 +15,7 @@ import { grantAudience, grantScopes, parseScope } from "../../tokens/scopes.js";
 import { checkSignableClaims } from "../../tokens/sign-claims.js";
 import { readBody } from "../body.js";
 import { SignRequest } from "../schemas.js";
-import { noStore } from "../responses.js";
+import { noStoreJson } from "../responses.js";
 import { metrics } from "../../observability/metrics.js";
 import { requestHeader } from "../request-header.js";
 
@@ -48,6 +48,6 @@ export function signRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
       claims: rest,
     });
     metrics.tokenIssued("sign", client.clientId);
-    return noStore(c.json({ access_token: at.token, token_type: "Bearer", expires_in: at.expiresIn }));
+    return noStoreJson(c, { access_token: at.token, token_type: "Bearer", expires_in: at.expiresIn });
   });
 }

@@ -9,7 +9,7 @@ import type { Issuer } from "../../issuer.js";
 import type { AppEnv } from "../env.js";
 import { InsufficientScope, InvalidRequest, InvalidToken } from "../../errors.js";
 import { readBody } from "../body.js";
-import { noStore } from "../responses.js";
+import { noStoreJson } from "../responses.js";
 import { UserinfoForm } from "../schemas.js";
 import { requestHeader } from "../request-header.js";
 
@@ -27,7 +27,7 @@ export function userinfoRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
       const session = await issuer.sessions.get(claims.sid);
       if (session && session.sub === claims.sub) out.preferred_username = session.username;
     }
-    return noStore(c.json(out));
+    return noStoreJson(c, out);
   };
 
   app.get("/userinfo", (c) => answer(c, requestHeader(c, "authorization")));

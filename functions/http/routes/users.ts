@@ -8,7 +8,7 @@ import { newSessionId } from "../../tokens/refresh-tokens.js";
 import { grantAudience, grantScopes, parseScope } from "../../tokens/scopes.js";
 import { readBody } from "../body.js";
 import { LoginRequest, RegisterRequest } from "../schemas.js";
-import { noStore } from "../responses.js";
+import { noStoreJson } from "../responses.js";
 import { metrics } from "../../observability/metrics.js";
 
 export function userRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
@@ -34,6 +34,6 @@ export function userRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     const refreshToken = await issuer.refreshTokens.start({ sub: user.sub, user: user.key, sid, aud, scope });
     const at = await issueAccessToken(issuer.keys, config, { sub: user.sub, aud, scope, sid });
     metrics.tokenIssued("password");
-    return noStore(c.json(tokenResponse(at, refreshToken)));
+    return noStoreJson(c, tokenResponse(at, refreshToken));
   });
 }

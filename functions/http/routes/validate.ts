@@ -18,6 +18,7 @@ import { parseScope } from "../../tokens/scopes.js";
 import { readQuery } from "../body.js";
 import { ValidateQuery } from "../schemas.js";
 import { requestHeader } from "../request-header.js";
+import { plainAnswer } from "../responses.js";
 
 export function validateRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
   app.get("/validate", async (c) => {
@@ -38,17 +39,21 @@ export function validateRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     if (!audiences.includes(audience)) {
       throw new InsufficientScope("the token is not issued for this audience", required.join(" "));
     }
-    c.header("X-Auth-Subject", headerSafe(payload.sub!));
-    if (typeof payload.client_id === "string") c.header("X-Auth-Client-Id", headerSafe(payload.client_id));
-    c.header("X-Auth-Scope", granted.map(headerSafe).join(" "));
-    c.header("Cache-Control", "no-store");
-    return c.json({
+    const body = {
       active: true,
       sub: payload.sub,
       ...(typeof payload.client_id === "string" ? { client_id: payload.client_id } : {}),
       ...(granted.length ? { scope: granted.join(" ") } : {}),
       aud: payload.aud,
       exp: payload.exp,
+    };
+    // The identity headers nginx passes upstream (auth_request_set $x $upstream_http_x_auth_*).
+    return plainAnswer(c, 200, JSON.stringify(body), {
+      "Content-Type": "application/json",
+      "Cache-Control": "no-store",
+      "X-Auth-Subject": headerSafe(payload.sub!),
+      ...(typeof payload.client_id === "string" ? { "X-Auth-Client-Id": headerSafe(payload.client_id) } : {}),
+      "X-Auth-Scope": granted.map(headerSafe).join(" "),
     });
   });
 }
