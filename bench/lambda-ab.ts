@@ -28,7 +28,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { startChild, type Child } from "./support/child.js";
 import { machine, startStack, stopOnSignal } from "./support/stack.js";
-import { coldStart, httpApiEvent } from "./support/cold-start.js";
+import { clientCredentialsEvent, coldStart, httpApiEvent } from "./support/cold-start.js";
 import type { InvocationStats } from "./support/lambda-handler-server.js";
 
 const DIRS = (process.env.BENCH_AB ?? "dist/lambda").split(/\s+/).filter(Boolean);
@@ -58,13 +58,7 @@ async function main(): Promise<void> {
       audiences: [AUDIENCE],
       auth: "secret",
     });
-    const tokenEvent = httpApiEvent("POST", "/token", {
-      headers: {
-        "content-type": "application/x-www-form-urlencoded",
-        authorization: "Basic " + Buffer.from(`${client.clientId}:${client.clientSecret}`).toString("base64"),
-      },
-      body: new URLSearchParams({ grant_type: "client_credentials", scope: "read", audience: AUDIENCE }).toString(),
-    });
+    const tokenEvent = clientCredentialsEvent(client, AUDIENCE);
     // The warm blocks time SCENARIO's event; cold starts always answer the token event.
     const event = SCENARIO === "jwks" ? httpApiEvent("GET", "/.well-known/jwks.json") : tokenEvent;
     for (const dir of DIRS) {

@@ -176,3 +176,14 @@ export function httpApiEvent(method: string, path: string, options: { headers?: 
     isBase64Encoded: false,
   };
 }
+
+/** A client_credentials event for `client` (client_secret_basic, one scope and audience), as the Lambda benches send it. */
+export function clientCredentialsEvent(client: { clientId: string; clientSecret: string }, audience: string): object {
+  return httpApiEvent("POST", "/token", {
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      authorization: "Basic " + Buffer.from(`${client.clientId}:${client.clientSecret}`).toString("base64"),
+    },
+    body: new URLSearchParams({ grant_type: "client_credentials", scope: "read", audience }).toString(),
+  });
+}
