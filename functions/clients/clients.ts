@@ -81,6 +81,12 @@ export class Clients {
   /** Unknown ids and when they were looked up, oldest first (Map keeps insertion order). */
   #unknown = new Map<string, number>();
   #origins = new Map<string, { allowed: boolean; loadedAt: number }>();
+  /**
+   * Storage reads in flight, one per id: when an id's cache entry runs out under load, the
+   * requests that find it stale share one read instead of each sending its own (16 at once at
+   * 16 connections, each on a new connection once the idle ones had closed).
+   */
+  #loading = new Map<string, Promise<Client | undefined>>();
   readonly digester: SecretDigester;
 
   constructor(
@@ -189,7 +195,28 @@ export class Clients {
   async get(clientId: string): Promise<Client | undefined> {
     const hit = this.cached(clientId);
     if (hit) return hit.client;
-    const client = await this.read(clientId);
+    const inFlight = this.#loading.get(clientId);
+    if (inFlight) return inFlight;
+    // Settled by the read's own callbacks, so an update in between (which drops the entry)
+    // keeps the record it wrote from being replaced by the one read before it.
+    const loading: Promise<Client | undefined> = this.read(clientId).then(
+      (client) => {
+        if (this.#loading.get(clientId) === loading) {
+          this.#loading.delete(clientId);
+          this.#remember(clientId, client);
+        }
+        return client;
+      },
+      (err: unknown) => {
+        if (this.#loading.get(clientId) === loading) this.#loading.delete(clientId);
+        throw err;
+      },
+    );
+    this.#loading.set(clientId, loading);
+    return loading;
+  }
+
+  #remember(clientId: string, client: Client | undefined): void {
     if (client) {
       this.#cache.set(clientId, { client, loadedAt: nowSeconds() });
       this.#unknown.delete(clientId);
@@ -199,7 +226,6 @@ export class Clients {
       if (this.#unknown.size >= UNKNOWN_CACHE_SIZE) this.#unknown.delete(this.#unknown.keys().next().value!);
       this.#unknown.set(clientId, nowSeconds());
     }
-    return client;
   }
 
   async read(clientId: string): Promise<Client | undefined> {
@@ -322,6 +348,7 @@ export class Clients {
       throw err;
     }
     this.#cache.delete(client.clientId);
+    this.#loading.delete(client.clientId);
     return next;
   }
 }
