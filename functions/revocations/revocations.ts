@@ -113,6 +113,10 @@ export class Revocations {
       }
       return true;
     });
+    // What the cache held for each key before asking: a mark this instance writes while the
+    // read is in flight replaces that entry, and the read (which may predate the write) must
+    // not then put the older state back over it.
+    const before = new Map(missing.map((k) => [k.pk, this.#cache.get(k.pk)]));
     for (let attempt = 0; missing.length > 0; attempt++) {
       if (attempt === 5) throw Object.assign(new Error("revocation state could not be read"), { name: "ProvisionedThroughputExceededException" });
       const out: BatchGetCommandOutput = await this.aws.ddb.send(
@@ -127,7 +131,7 @@ export class Revocations {
         // An item TTL has not removed yet is as good as gone.
         const live = item && !(typeof item.ttl === "number" && item.ttl < nowSeconds()) ? item : undefined;
         found.set(k.pk, live);
-        this.#cache.set(k.pk, { item: live, loadedAt: now });
+        if (this.#cache.get(k.pk) === before.get(k.pk)) this.#cache.set(k.pk, { item: live, loadedAt: now });
       }
       missing = unprocessed;
       if (missing.length) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));

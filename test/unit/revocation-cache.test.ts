@@ -54,3 +54,28 @@ describe("revocation cache", () => {
     expect(reads.length).toBe(before + 1);
   });
 });
+
+describe("revocation cache and this instance's own writes", () => {
+  it("a token revoked here while a check's read is in flight stays revoked here: the older read does not replace the mark", async () => {
+    const held: (() => void)[] = [];
+    let batches = 0;
+    const aws = {
+      ddb: {
+        send: async (command: { constructor: { name: string } }) => {
+          if (command.constructor.name !== "BatchGetCommand") return {};
+          batches++;
+          await new Promise<void>((resolve) => held.push(resolve));
+          return { Responses: {}, UnprocessedKeys: {} }; // storage had no mark when it was asked
+        },
+      },
+    } as unknown as AwsClients;
+    const revocations = new Revocations(config, aws);
+    const inFlight = revocations.check(claims(1));
+    await new Promise((r) => setImmediate(r));
+    await revocations.revokeToken("j1", Math.floor(Date.now() / 1000) + 600);
+    held.splice(0).forEach((release) => release());
+    expect(await inFlight).toBeUndefined(); // the answer storage gave when asked
+    expect(await revocations.check(claims(1))).toBe("token_revoked");
+    expect(batches).toBe(1); // from the cache: the write, not a re-read
+  });
+});
