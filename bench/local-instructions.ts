@@ -13,10 +13,9 @@
  * The signature on the pool is the same work in both and cancels in the difference.
  *
  * Read `eventLoopWithoutCompiler`. The compiler's share is not what a real run pays: events
- * driven by the wall clock (the keyring check every 10 s, the storage emulator closing the idle
- * SDK connection after 5 s) run node:http and stream code on client-side objects, which
- * deoptimizes the same functions the server path uses; valgrind runs ~50x slower, so they come
- * ~50x as often per token. (In a 20 s run without valgrind on 2026-12-07, `--trace-opt` summed
+ * driven by the wall clock (the keyring check every 10 s) run node:http and stream code on
+ * client-side objects and the token path down its waiting branch, which deoptimizes functions
+ * the server path uses; valgrind runs ~50x slower, so they come ~50x as often per token. (In a 20 s run without valgrind on 2026-12-07, `--trace-opt` summed
  * 8.7 µs of compile time per token for Latchkey and 3.0 µs for the floor.)
  *
  * What it does not see: kernel work, and what the code's size costs in caches and TLBs. On
