@@ -7,12 +7,6 @@ import type { AppEnv } from "./env.js";
 /** Token responses must not be cached (RFC 6749 section 5.1). */
 export const NO_STORE = { "Cache-Control": "no-store", Pragma: "no-cache" } as const;
 
-/** The same on a response already made. */
-export function noStore(res: Response): Response {
-  for (const [name, value] of Object.entries(NO_STORE)) res.headers.set(name, value);
-  return res;
-}
-
 /** The headers the app puts on every answer (functions/http/app.ts). */
 export function standardHeaders(requestId: string): Record<string, string> {
   return { "X-Request-Id": requestId, "X-Content-Type-Options": "nosniff" };

@@ -196,6 +196,8 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
       httpApiEvent("POST", "/token", "grant_type=client_credentials", { ...form, authorization: `Basic ${Buffer.from(`${client.clientId}:${clientSecret}`).toString("base64")}` }),
       httpApiEvent("GET", "/.well-known/jwks.json"),
       httpApiEvent("POST", "/token", "grant_type=client_credentials", { ...form, authorization: `Basic ${Buffer.from(`${client.clientId}:wrong`).toString("base64")}` }),
+      // RFC 7009: 200 with an empty body for a token it does not know.
+      httpApiEvent("POST", "/revoke", "token=no-such-token", form),
       // hono/cookie reads c.req.raw.headers: the request's own member builds a real Request.
       httpApiEvent("GET", "/logout", undefined, { cookie: "latchkey_session=nothing-known" }),
     ];
@@ -206,7 +208,7 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
       timeout: 60_000,
     });
     const out = JSON.parse(stdout) as { afterImport: boolean; events: { status: number; headers: Record<string, string>; body: string; undici: boolean }[] };
-    const [token, jwks, refused, logout] = out.events;
+    const [token, jwks, refused, revoked, logout] = out.events;
     expect(out.afterImport).toBe(false);
     expect(token).toMatchObject({ status: 200, undici: false });
     expect(JSON.parse(token!.body).access_token).toMatch(/^eyJ/);
@@ -216,6 +218,9 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
     expect(refused).toMatchObject({ status: 401, undici: false });
     expect(JSON.parse(refused!.body).error).toBe("invalid_client");
     expect(refused!.headers["www-authenticate"]).toMatch(/^Basic/);
+    expect(revoked).toMatchObject({ status: 200, body: "", undici: false });
+    expect(revoked!.headers).toMatchObject({ "cache-control": "no-store", pragma: "no-cache", "x-content-type-options": "nosniff" });
+    expect(revoked!.headers["x-request-id"]).toBeTruthy();
     expect(logout!.status).toBe(200);
     expect(logout!.undici).toBe(true);
   });
