@@ -175,6 +175,7 @@ function plainResult(res: Response): HttpApiResult | undefined {
     if (lower === "set-cookie" || Object.hasOwn(headers, lower)) return undefined;
     headers[lower] = value;
   }
+  if (plain.text === null) return { statusCode: plain.status, headers, body: "", isBase64Encoded: false };
   headers["content-type"] ??= "text/plain;charset=UTF-8";
   return { statusCode: plain.status, headers, body: plain.text, isBase64Encoded: false };
 }
@@ -230,15 +231,15 @@ export class StringResponse {
   }
 
   /**
-   * Status, text and headers of `res` if it is a StringResponse that has not become a real one,
-   * made with a body (a string) and its headers as a plain record, and whose `headers` nobody
-   * has asked for (so nothing was added to them since).
+   * Status, text (null: no body) and headers of `res` if it is a StringResponse that has not
+   * become a real one, made with its headers as a plain record, and whose `headers` nobody has
+   * asked for (so nothing was added to them since).
    */
-  static plainOf(res: unknown): { status: number; text: string; headers: Record<string, unknown> } | undefined {
+  static plainOf(res: unknown): { status: number; text: string | null; headers: Record<string, unknown> } | undefined {
     if (typeof res !== "object" || res === null || !(#text in res)) return undefined;
     const own = res as StringResponse;
     const init = own.#headersInit;
-    if (own.#native || own.#headers || own.#text === null || typeof init !== "object" || init === null) return undefined;
+    if (own.#native || own.#headers || typeof init !== "object" || init === null) return undefined;
     if (Object.getPrototypeOf(init) !== Object.prototype) return undefined; // a Headers, an array of pairs...
     return { status: own.#status, text: own.#text, headers: init as Record<string, unknown> };
   }

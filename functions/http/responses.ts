@@ -32,7 +32,7 @@ export function carriesStandardHeaders(res: Response): boolean {
  * middleware ahead of a route that answers this way sets its headers on `c.res.headers` (as
  * Hono's cors middleware does, and those are kept), never with `c.header()`.
  */
-export function plainAnswer(c: Context<AppEnv>, status: number, body: string, headers: Record<string, string>): Response {
+export function plainAnswer(c: Context<AppEnv>, status: number, body: string | null, headers: Record<string, string>): Response {
   const requestId = c.get("context")?.requestId;
   const res = new (answerClass ?? Response)(body, { status, headers: { ...headers, ...(requestId ? standardHeaders(requestId) : {}) } });
   if (requestId) carryingStandardHeaders.add(res);

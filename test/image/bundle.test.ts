@@ -196,6 +196,8 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
       httpApiEvent("POST", "/token", "grant_type=client_credentials", { ...form, authorization: `Basic ${Buffer.from(`${client.clientId}:${clientSecret}`).toString("base64")}` }),
       httpApiEvent("GET", "/.well-known/jwks.json"),
       httpApiEvent("POST", "/token", "grant_type=client_credentials", { ...form, authorization: `Basic ${Buffer.from(`${client.clientId}:wrong`).toString("base64")}` }),
+      // CloudFront revalidating its copy of the JWKS: 304 when the ETag still matches.
+      httpApiEvent("GET", "/.well-known/jwks.json", undefined, { "if-none-match": `W/${(await issuer.keys.jwks()).etag}` }),
       // RFC 7009: 200 with an empty body for a token it does not know.
       httpApiEvent("POST", "/revoke", "token=no-such-token", form),
       // hono/cookie reads c.req.raw.headers: the request's own member builds a real Request.
@@ -208,7 +210,7 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
       timeout: 60_000,
     });
     const out = JSON.parse(stdout) as { afterImport: boolean; events: { status: number; headers: Record<string, string>; body: string; undici: boolean }[] };
-    const [token, jwks, refused, revoked, logout] = out.events;
+    const [token, jwks, refused, notModified, revoked, logout] = out.events;
     expect(out.afterImport).toBe(false);
     expect(token).toMatchObject({ status: 200, undici: false });
     expect(JSON.parse(token!.body).access_token).toMatch(/^eyJ/);
@@ -218,7 +220,11 @@ describe.skipIf(skipIntegration)("router bundle (image contents)", () => {
     expect(refused).toMatchObject({ status: 401, undici: false });
     expect(JSON.parse(refused!.body).error).toBe("invalid_client");
     expect(refused!.headers["www-authenticate"]).toMatch(/^Basic/);
+    expect(notModified).toMatchObject({ status: 304, body: "", undici: false });
+    expect(notModified!.headers.etag).toBe(jwks!.headers.etag);
+    expect(notModified!.headers["content-type"]).toBeUndefined();
     expect(revoked).toMatchObject({ status: 200, body: "", undici: false });
+    expect(revoked!.headers["content-type"]).toBeUndefined();
     expect(revoked!.headers).toMatchObject({ "cache-control": "no-store", pragma: "no-cache", "x-content-type-options": "nosniff" });
     expect(revoked!.headers["x-request-id"]).toBeTruthy();
     expect(logout!.status).toBe(200);

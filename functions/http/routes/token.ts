@@ -47,6 +47,6 @@ export function tokenRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     }
     // An empty answer in one plain header record, like the token responses: on Lambda no
     // undici Response or Headers is built for it (36-50 ms the first time an instance does).
-    return plainAnswer(c, 200, "", NO_STORE);
+    return plainAnswer(c, 200, null, NO_STORE);
   });
 }

@@ -18,7 +18,7 @@ export function wellKnownRoutes(app: Hono<AppEnv>, issuer: Issuer): void {
     const headers = { "Cache-Control": cacheControl, ETag: doc.etag };
     const match = requestHeader(c, "if-none-match");
     if (match && match.split(",").some((t) => t.trim().replace(/^W\//, "") === doc.etag)) {
-      return c.body(null, 304, headers);
+      return plainAnswer(c, 304, null, headers);
     }
     return plainAnswer(c, 200, doc.body, { ...headers, "Content-Type": "application/json" });
   };
