@@ -25,13 +25,14 @@
  * Environment: BENCH_AB (bundle directories, default dist/lambda), BENCH_INSTR_WARM (200),
  * BENCH_INSTR_N (200), BENCH_INSTR_REPEATS (2), BENCH_INSTR_SCENARIO (clientCredentials or jwks).
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { machine, startStack, stopOnSignal } from "./support/stack.js";
+import { skippedWithoutValgrind } from "./support/valgrind.js";
 import { clientCredentialsEvent, httpApiEvent } from "./support/cold-start.js";
 
 const run = promisify(execFile);
@@ -88,12 +89,7 @@ async function perItem(args: (count: number) => string[], env: Record<string, st
 }
 
 async function main(): Promise<void> {
-  try {
-    execFileSync("valgrind", ["--version"], { stdio: "ignore" });
-  } catch {
-    process.stdout.write(JSON.stringify({ bench: "Lambda path in instructions", skipped: "valgrind is not installed (apt-get install valgrind)" }) + "\n");
-    return;
-  }
+  if (skippedWithoutValgrind("Lambda path in instructions")) return;
   if (SCENARIO !== "clientCredentials" && SCENARIO !== "jwks") throw new Error(`BENCH_INSTR_SCENARIO must be clientCredentials or jwks, not ${SCENARIO}`);
   for (const dir of DIRS) if (!existsSync(`${dir}/index.mjs`)) throw new Error(`${dir}/index.mjs does not exist (npm run build, then copy dist/lambda)`);
   const host = machine();

@@ -33,6 +33,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { machine, startStack, stopOnSignal } from "./support/stack.js";
+import { skippedWithoutValgrind } from "./support/valgrind.js";
 
 const WARM = Number(process.env.BENCH_INSTR_WARM ?? 2000);
 const N = Number(process.env.BENCH_INSTR_N ?? 500);
@@ -123,12 +124,7 @@ async function measure(bundle: string, env: Record<string, string>, authorizatio
 }
 
 async function main(): Promise<void> {
-  try {
-    execFileSync("valgrind", ["--version"], { stdio: "ignore" });
-  } catch {
-    process.stdout.write(JSON.stringify({ bench: "local server in instructions", skipped: "valgrind is not installed (apt-get install valgrind)" }) + "\n");
-    return;
-  }
+  if (skippedWithoutValgrind("local server in instructions")) return;
   const outdir = "dist/bench";
   mkdirSync(outdir, { recursive: true });
   const bundles: Record<string, string> = {};
