@@ -97,9 +97,12 @@ export class KeyStore {
   async state(): Promise<KeyringState | undefined> {
     const cached = this.#cache;
     if (this.#confirmed(cached)) return cached.state;
-    this.#loading ??= this.#refresh(cached).finally(() => {
-      this.#loading = undefined;
-    });
+    if (!this.#loading) {
+      const loading: Promise<KeyringState | undefined> = this.#refresh(cached).finally(() => {
+        if (this.#loading === loading) this.#loading = undefined; // not a newer one (invalidate)
+      });
+      this.#loading = loading;
+    }
     return this.#loading;
   }
 
@@ -109,14 +112,17 @@ export class KeyStore {
   }
 
   /** A version-only read when a keyring is cached; the full record only when the version moved. */
-  async #refresh(cached: { state: KeyringState } | undefined): Promise<KeyringState | undefined> {
+  async #refresh(cached: CachedKeyring | undefined): Promise<KeyringState | undefined> {
     const startedAt = this.now();
+    // A change this instance writes (#swap) or drops (invalidate) while the read is in flight
+    // replaces the entry; the read, which may predate it, must not put the older keyring back.
+    const unchanged = () => this.#cache === cached;
     if (cached && (await this.readVersion()) === cached.state.version) {
-      this.#cache = { state: cached.state, checkedAt: startedAt };
+      if (unchanged()) this.#cache = { state: cached.state, checkedAt: startedAt };
       return cached.state;
     }
     const state = await this.read();
-    this.#cache = state ? { state, checkedAt: startedAt } : undefined;
+    if (unchanged()) this.#cache = state ? { state, checkedAt: startedAt } : undefined;
     return state;
   }
 
@@ -140,6 +146,7 @@ export class KeyStore {
   /** Drops the in-memory keyring so the next call reads storage (used after local changes). */
   invalidate(): void {
     this.#cache = undefined;
+    this.#loading = undefined; // a read already in flight may predate the change
     this.#jwks = undefined;
   }
 
