@@ -87,6 +87,8 @@ export class Clients {
    * 16 connections, each on a new connection once the idle ones had closed).
    */
   #loading = new Map<string, Promise<Client | undefined>>();
+  /** Origin queries in flight, one per origin (the same for `allowsBrowserOrigin`). */
+  #originLoading = new Map<string, Promise<boolean>>();
   readonly digester: SecretDigester;
 
   constructor(
@@ -147,6 +149,15 @@ export class Clients {
     const cached = this.#origins.get(origin);
     if (cached && nowSeconds() - cached.loadedAt < this.config.clientCacheSeconds) return cached.allowed;
     if (origin.length > 512) return false;
+    // Like client records: the requests that find an origin stale at once share one query.
+    const inFlight = this.#originLoading.get(origin);
+    if (inFlight) return inFlight;
+    const loading = this.#readOrigin(origin).finally(() => this.#originLoading.delete(origin));
+    this.#originLoading.set(origin, loading);
+    return loading;
+  }
+
+  async #readOrigin(origin: string): Promise<boolean> {
     const out = await this.aws.ddb.send(
       new QueryCommand({
         TableName: this.config.table,

@@ -10,21 +10,28 @@ import type { AwsClients } from "../../functions/storage/aws.js";
 import type { Revocations } from "../../functions/revocations/revocations.js";
 
 const ID = "lkc_AAAAAAAAAAAAAAAAAAAAAA";
-const config = loadConfig({ LATCHKEY_ISSUER: "https://issuer.example", LATCHKEY_TABLE: "t-table", LATCHKEY_KEY_BUCKET: "b-bucket" });
+const ENV = { LATCHKEY_ISSUER: "https://issuer.example", LATCHKEY_TABLE: "t-table", LATCHKEY_KEY_BUCKET: "b-bucket" };
+const config = loadConfig(ENV);
 
 function stored(enabled: boolean, updatedAt: number): Record<string, unknown> {
   return { pk: `CLIENT#${ID}`, sk: "CLIENT", kind: "client", clientId: ID, name: "svc", auth: "secret", secrets: [], scopes: ["read"], audiences: ["https://api.example"], enabled, createdAt: 1, updatedAt };
 }
 
 /** A table holding one client; GetItem answers when `release()` is called (or at once). */
-function storage() {
+function storage(cacheConfig = config) {
   let item = stored(true, 1);
   const gets: (() => void)[] = [];
   let failNext = false;
   let hold = false;
+  let queries = 0;
   const aws = {
     ddb: {
       send: async (command: { constructor: { name: string }; input: { Item?: Record<string, unknown> } }) => {
+        if (command.constructor.name === "QueryCommand") {
+          queries++;
+          if (hold) await new Promise<void>((resolve) => gets.push(resolve));
+          return { Items: [{ pk: "ORIGIN#https://app.example", sk: `CLIENT#${ID}` }] };
+        }
         if (command.constructor.name === "PutCommand") {
           item = { ...command.input.Item! };
           return {};
@@ -40,11 +47,12 @@ function storage() {
     },
   } as unknown as AwsClients;
   return {
-    clients: new Clients(config, aws, { revokeClient: async () => {}, reinstateClient: async () => {} } as unknown as Revocations),
+    clients: new Clients(cacheConfig, aws, { revokeClient: async () => {}, reinstateClient: async () => {} } as unknown as Revocations),
     gets,
     holdReads: (on: boolean) => (hold = on),
     failNextRead: () => (failNext = true),
     release: () => gets.splice(0).forEach((resolve) => resolve()),
+    queries: () => queries,
   };
 }
 
@@ -89,5 +97,24 @@ describe("client cache", () => {
     expect((await before)?.enabled).toBe(true); // what that request read
     expect(s.clients.cached(ID)).toBeUndefined(); // but it is not what the next one uses
     expect((await s.clients.get(ID))?.enabled).toBe(false);
+  });
+
+  it("sixteen browser requests from an origin not yet cached send one query", async () => {
+    const s = storage();
+    s.holdReads(true);
+    const pending = Array.from({ length: 16 }, () => s.clients.allowsBrowserOrigin("https://app.example"));
+    await new Promise((r) => setImmediate(r));
+    expect(s.queries()).toBe(1);
+    s.release();
+    expect((await Promise.all(pending)).every((allowed) => allowed)).toBe(true);
+    expect(await s.clients.allowsBrowserOrigin("https://app.example")).toBe(true); // cached now
+    expect(s.queries()).toBe(1);
+  });
+
+  it("a finished origin query is not shared with later requests: with no cache, each one asks again", async () => {
+    const s = storage(loadConfig({ ...ENV, LATCHKEY_CLIENT_CACHE_SECONDS: "0" }));
+    expect(await s.clients.allowsBrowserOrigin("https://app.example")).toBe(true);
+    expect(await s.clients.allowsBrowserOrigin("https://app.example")).toBe(true);
+    expect(s.queries()).toBe(2);
   });
 });
