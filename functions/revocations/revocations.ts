@@ -113,6 +113,7 @@ export class Revocations {
       }
       return true;
     });
+    if (missing.length === 0) return found; // every key from the cache: the usual warm check
     // What the cache held for each key before asking: a mark this instance writes while the
     // read is in flight replaces that entry, and the read (which may predate the write) must
     // not then put the older state back over it.
