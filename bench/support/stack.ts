@@ -44,7 +44,8 @@ export async function startStack(issuerEnv: Record<string, string> = {}): Promis
       ...issuerEnv,
     }, {
       // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the issuer alone.
-      nodeArgs: process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [],
+      // The preload `npm start` runs first (the thread pool sized to the cores).
+      nodeArgs: ["--require", "./functions/local/thread-pool.cjs", ...(process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [])],
       // The issuer writes a metric record per response to stdout (as on Lambda; it pays for
       // the writes), but relaying them through this process would load the load generator.
       discardStdout: true,

@@ -28,13 +28,13 @@ export interface LocalInstance {
   exited: Promise<number | null>;
 }
 
-/** `npm start` ("npm") or the command it runs ("node") in `cwd`, with PORT=`port`. */
+/** `npm start` ("npm") or the command it runs ("node": the script's own arguments) in `cwd`, with PORT=`port`. */
 export function startLocal(cwd: string, port: string, via: "npm" | "node"): LocalInstance {
   const env = { ...process.env, PORT: port, LATCHKEY_LOG_LEVEL: "warn" };
   const child =
     via === "npm"
       ? spawn("npm", ["start", "--silent"], { cwd, env })
-      : spawn(process.execPath, ["--import", "tsx", "functions/local/main.ts"], { cwd, env });
+      : spawn(process.execPath, manifest.scripts.start.split(/\s+/).slice(1), { cwd, env });
   let output = "";
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   const ready = new Promise<string>((resolvePromise, reject) => {
