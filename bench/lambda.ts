@@ -13,7 +13,9 @@
  * - Cold start: a fresh process imports the bundle and answers its first token request
  *   (median of BENCH_COLD_STARTS) <= 250 ms; the bundle's size.
  * - Cost per million client_credentials tokens at list prices (bench/support/cost.ts) at the
- *   configured memory and at 256/512/1024/1769 MB, with Cognito's M2M price beside it.
+ *   configured memory and at 256/512/1024/1769 MB, with Cognito's M2M price beside it. The
+ *   log bytes a token leaves in CloudWatch Logs are priced too: the handler's stdout per
+ *   invocation (counted by the handler's process) and the platform's and the HTTP API's lines.
  *
  * Environment: BENCH_LAMBDA_INVOCATIONS (per scenario and round, default 300),
  * BENCH_LAMBDA_ROUNDS (4), BENCH_COLD_STARTS (5), BENCH_LAMBDA_NODE_ARGS (e.g.
@@ -31,7 +33,7 @@ import { countsBetween, machine, startStack, stopOnSignal, type Stack } from "./
 import { bundleSizes, coldStart, coldStartNode, httpApiEvent, lambdaBundle, type ColdStartRun } from "./support/cold-start.js";
 import type { InvocationStats } from "./support/lambda-handler-server.js";
 import type { StorageCounts } from "./support/emulators-server.js";
-import { cognitoM2mPerMillionUsd, costPerMillion, MEMORY_SIZES_MB, requestUnits, type HandlerTime } from "./support/cost.js";
+import { cognitoM2mPerMillionUsd, costPerMillion, MEMORY_SIZES_MB, platformLogBytes, requestUnits, type HandlerTime } from "./support/cost.js";
 
 const INVOCATIONS = Number(process.env.BENCH_LAMBDA_INVOCATIONS ?? 300);
 const ROUNDS = Number(process.env.BENCH_LAMBDA_ROUNDS ?? 4);
@@ -162,8 +164,16 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
 
     const configuredMemoryMb = configuredMemory();
     const ccTime: HandlerTime = { cpuMicros: cc.cpuMicrosMean, waitMicros: ccStorage.roundTrips * STORAGE_ROUND_TRIP_MS * 1000 };
+    // What CloudWatch Logs ingests per token: the function's own stdout (measured), the
+    // platform's START/END/REPORT lines and the HTTP API's access log line.
+    const logBytes = (s: Aggregate, memoryMb: number) => {
+      const platform = platformLogBytes(memoryMb);
+      if (s.stdoutBytes === undefined) throw new Error("the handler's stdout bytes were not counted (its stdout is not a pipe)");
+      return { functionStdout: s.stdoutBytes, lambdaPlatform: platform.lambda, httpApiAccessLog: platform.accessLog };
+    };
+    const totalLogBytes = (s: Aggregate, memoryMb: number) => Object.values(logBytes(s, memoryMb)).reduce((a, b) => a + b, 0);
     const ccCost = (memoryMb: number) =>
-      costPerMillion({ ...ccTime, memoryMb, storage: ccStorage, responseBytes: cc.responseBytes });
+      costPerMillion({ ...ccTime, memoryMb, storage: ccStorage, responseBytes: cc.responseBytes, logBytes: totalLogBytes(cc, memoryMb) });
     const atConfigured = ccCost(configuredMemoryMb);
     const refreshTime: HandlerTime = {
       cpuMicros: agg.refreshGrant.cpuMicrosMean,
@@ -227,7 +237,9 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
           `duration = handler CPU on one full core x max(1, 1769 / memory MB) + ${STORAGE_ROUND_TRIP_MS} ms per storage round trip, billed rounded up to 1 ms`,
           "CPU measured on this machine's x86 core; Graviton (arm64) differs per core, so treat the duration as an estimate",
           "one CloudFront request + one HTTP API request + one Lambda invocation per token; storage requests as counted",
+          "CloudWatch Logs ingestion of the log bytes per token below (function stdout as measured; platform and access-log lines from their formats); log storage and the custom metrics' monthly charge left out",
         ],
+        logBytesPerToken: logBytes(cc, configuredMemoryMb),
         configuredMemoryMb,
         atConfiguredMemory: atConfigured,
         byMemory: MEMORY_SIZES_MB.map((m) => ccCost(m)),
@@ -235,7 +247,7 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
         cognitoOverLatchkey: round(cognitoM2mPerMillionUsd / atConfigured.totalUsd, 0),
       },
       costPerMillionRefreshGrantsForReference: {
-        atConfiguredMemory: costPerMillion({ ...refreshTime, memoryMb: configuredMemoryMb, storage: refreshStorage, responseBytes: agg.refreshGrant.responseBytes }),
+        atConfiguredMemory: costPerMillion({ ...refreshTime, memoryMb: configuredMemoryMb, storage: refreshStorage, responseBytes: agg.refreshGrant.responseBytes, logBytes: totalLogBytes(agg.refreshGrant, configuredMemoryMb) }),
       },
       coldStart: cold,
     };
@@ -258,6 +270,8 @@ interface Aggregate {
   wallMicrosP50ByRound: number[];
   wallMicrosP99ByRound: number[];
   responseBytes: number;
+  /** Mean bytes written to stdout per invocation (log lines and metric records). */
+  stdoutBytes?: number;
   statuses: Record<string, number>;
   firstFailure?: string;
 }
@@ -291,6 +305,7 @@ function aggregate(runs: InvocationStats[]): Aggregate {
     wallMicrosP50ByRound: runs.map((r) => r.wallMicros.p50),
     wallMicrosP99ByRound: runs.map((r) => r.wallMicros.p99),
     responseBytes: round(weighted((r) => r.responseBytes), 0),
+    ...(runs.every((r) => r.stdoutBytes !== undefined) ? { stdoutBytes: round(weighted((r) => r.stdoutBytes!), 0) } : {}),
     statuses,
     ...(firstFailure ? { firstFailure } : {}),
   };

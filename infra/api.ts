@@ -12,6 +12,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config.js";
 import { ROUTE_TABLE, type RouteFunction } from "../functions/http/route-table.js";
+import { ACCESS_LOG_FORMAT } from "./access-log.js";
 
 export interface RouteTarget {
   fn: RouteFunction;
@@ -97,15 +98,7 @@ export class HttpApi extends pulumi.ComponentResource {
       routeSettings: Object.entries(routeThrottles(cfg)).map(([routeKey, t]) => ({ routeKey, throttlingRateLimit: t.rate, throttlingBurstLimit: t.burst })),
       accessLogSettings: {
         destinationArn: accessLogs.arn,
-        format: JSON.stringify({
-          requestId: "$context.requestId",
-          ip: "$context.identity.sourceIp",
-          method: "$context.httpMethod",
-          path: "$context.path",
-          status: "$context.status",
-          latencyMs: "$context.responseLatency",
-          integrationError: "$context.integrationErrorMessage",
-        }),
+        format: JSON.stringify(ACCESS_LOG_FORMAT),
       },
     }, { parent: this, dependsOn: routes });
   }

@@ -15,6 +15,7 @@
  *   const c = costPerMillion({ cpuMicros: 1100, waitMicros: 0, memoryMb: 1024, storage: { reads: 0, writes: 0 } });
  *   c.totalUsd; c.items.lambdaDurationUsd;
  */
+import { ACCESS_LOG_FORMAT } from "../../infra/access-log.js";
 
 /**
  * List prices, us-east-1, first tier, USD. Read with the search tool on 2026-11-24.
@@ -38,6 +39,13 @@
  *   reason. Data transfer out: $0.085 per GB (first 10 TB, same page, read 2026-11-24).
  * - Cognito machine-to-machine: $2.25 per 1,000 token requests (2025-2026 list price, as the
  *   issue states): printed beside Latchkey's figure, not part of it.
+ * - CloudWatch Logs ingestion, Standard log class: $0.50 per GB (read 2026-12-07 with the
+ *   search tool: Duckbill Group on the May 2025 change, which made Lambda's logs tiered vended
+ *   logs whose first tier, up to 10 TB a month, stays at that flat rate; hykell.com and
+ *   cloudcostkit.com guides give the same us-east-1 figure for other log groups, such as the
+ *   HTTP API's access log). Storage ($0.03 per GB-month) depends on the retention and is left
+ *   out, as are the custom metrics' monthly charge per metric (not per token) and any
+ *   per-event overhead CloudWatch may count: this item is a floor.
  */
 export const PRICES = {
   lambdaArmPerGbSecond: 0.0000133334,
@@ -49,6 +57,7 @@ export const PRICES = {
   cloudFrontPerHttpsRequest: 0.01 / 10_000,
   cloudFrontPerGbOut: 0.085,
   cognitoM2mPerTokenRequest: 2.25 / 1000,
+  cloudWatchLogsPerGbIngested: 0.5,
 } as const;
 
 /** Memory at which Lambda gives one full vCPU (see the module comment). */
@@ -96,12 +105,13 @@ export interface CostPerMillion {
     cloudFrontTransferUsd: number;
     dynamoDbUsd: number;
     s3Usd: number;
+    cloudWatchLogsUsd: number;
   };
   totalUsd: number;
 }
 
 /** Cost of one million tokens, each one Lambda invocation behind CloudFront and an HTTP API. */
-export function costPerMillion(input: HandlerTime & { memoryMb: number; storage: StoragePerToken; responseBytes?: number }): CostPerMillion {
+export function costPerMillion(input: HandlerTime & { memoryMb: number; storage: StoragePerToken; responseBytes?: number; logBytes?: number }): CostPerMillion {
   const million = 1e6;
   const duration = durationMs(input, input.memoryMb);
   const billed = billedMs(duration);
@@ -115,6 +125,7 @@ export function costPerMillion(input: HandlerTime & { memoryMb: number; storage:
     dynamoDbUsd:
       million * (input.storage.readUnits * PRICES.dynamoDbPerReadRequestUnit + input.storage.writeUnits * PRICES.dynamoDbPerWriteRequestUnit),
     s3Usd: million * (input.storage.s3Gets ?? 0) * PRICES.s3PerGet,
+    cloudWatchLogsUsd: (million * (input.logBytes ?? 0) * PRICES.cloudWatchLogsPerGbIngested) / 1024 ** 3,
   };
   const rounded = Object.fromEntries(Object.entries(items).map(([k, v]) => [k, round4(v)])) as CostPerMillion["items"];
   return {
@@ -124,6 +135,37 @@ export function costPerMillion(input: HandlerTime & { memoryMb: number; storage:
     items: rounded,
     totalUsd: round4(Object.values(items).reduce((a, b) => a + b, 0)),
   };
+}
+
+/**
+ * The log lines CloudWatch Logs ingests for one token besides what the function writes
+ * itself: the Lambda platform's three lines per invocation in the Text log format the
+ * functions use (infra/router.ts), as AWS's logging pages show them ("START RequestId: ...
+ * Version: $LATEST", "END RequestId: ...", "REPORT RequestId: ...\tDuration: ... ms\tBilled
+ * Duration: ... ms\tMemory Size: ... MB\tMax Memory Used: ... MB"; docs.aws.amazon.com/lambda/
+ * latest/dg/ruby-logging.html, read 2026-12-07), and the HTTP API's access log line in the
+ * stack's own format (infra/access-log.ts). Sample values stand in for the variable parts,
+ * each as long as a real one: a UUID request id, a published version number, a 15-character
+ * address, a two-digit latency.
+ */
+export function platformLogBytes(memoryMb: number): { lambda: number; accessLog: number } {
+  const id = "6bc28136-0a1b-4365-b021-0ce6b2e64ab0";
+  const lambda = [
+    `START RequestId: ${id} Version: 12\n`,
+    `END RequestId: ${id}\n`,
+    `REPORT RequestId: ${id}\tDuration: 0.45 ms\tBilled Duration: 1 ms\tMemory Size: ${memoryMb} MB\tMax Memory Used: 110 MB\t\n`,
+  ].join("");
+  const sample: Record<string, string> = {
+    "$context.requestId": "JkZ9xgxBIAMEV0g=",
+    "$context.identity.sourceIp": "203.000.113.100",
+    "$context.httpMethod": "POST",
+    "$context.path": "/token",
+    "$context.status": "200",
+    "$context.responseLatency": "12",
+    "$context.integrationErrorMessage": "-",
+  };
+  const accessLog = JSON.stringify(Object.fromEntries(Object.entries(ACCESS_LOG_FORMAT).map(([k, v]) => [k, sample[v] ?? v]))) + "\n";
+  return { lambda: Buffer.byteLength(lambda), accessLog: Buffer.byteLength(accessLog) };
 }
 
 /** Cognito's price for the same million machine-to-machine tokens. */

@@ -33,6 +33,11 @@ export interface InvocationStats {
   wallMicros: { mean: number; p50: number; p99: number };
   /** Mean response body length (bytes). */
   responseBytes: number;
+  /**
+   * Mean bytes the invocation wrote to stdout (its log lines and metric records: what
+   * CloudWatch Logs ingests on Lambda); undefined when stdout is not a pipe or socket.
+   */
+  stdoutBytes?: number;
   /** First non-2xx answer, if any (truncated). */
   firstFailure?: string;
 }
@@ -105,6 +110,7 @@ async function timed(count: number, once: () => Promise<LambdaResult>): Promise<
   const statuses: Record<string, number> = {};
   let bytes = 0;
   let firstFailure: string | undefined;
+  const stdoutBefore = stdoutBytesWritten();
   for (let i = 0; i < count; i++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
@@ -119,14 +125,22 @@ async function timed(count: number, once: () => Promise<LambdaResult>): Promise<
       firstFailure = `${res.statusCode} ${String(res.body).slice(0, 300)}`;
     }
   }
+  const stdoutAfter = stdoutBytesWritten();
   return {
     count,
     statuses,
     cpuMicros: summary(cpu),
     wallMicros: summary(wall),
     responseBytes: count ? Math.round(bytes / count) : 0,
+    ...(stdoutBefore !== undefined && stdoutAfter !== undefined && count ? { stdoutBytes: Math.round((stdoutAfter - stdoutBefore) / count) } : {}),
     ...(firstFailure ? { firstFailure } : {}),
   };
+}
+
+/** Bytes written to stdout so far, where it is a pipe or socket (net.Socket counts them). */
+function stdoutBytesWritten(): number | undefined {
+  const written = (process.stdout as { bytesWritten?: unknown }).bytesWritten;
+  return typeof written === "number" ? written : undefined;
 }
 
 function summary(values: number[]): { mean: number; p50: number; p99: number } {
