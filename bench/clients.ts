@@ -127,6 +127,8 @@ async function main(): Promise<void> {
       ),
     };
 
+    // The peers run as shipped: node's pool (4 threads) unless this environment names a size.
+    const peerPool = process.env.UV_THREADPOOL_SIZE ? `${process.env.UV_THREADPOOL_SIZE} threads (UV_THREADPOOL_SIZE)` : "node's default, 4 threads";
     const report = {
       bench: "client_credentials issuance (issue 5): latchkey vs node-oidc-provider",
       machine: host,
@@ -136,10 +138,10 @@ async function main(): Promise<void> {
         secondsPerRun: SECONDS,
         rounds: ROUNDS,
         order: "alternating per round (latchkey, oidc-provider, floor; then the reverse)",
-        floor: "bench/support/floor-server.ts: node:http, Basic + one HMAC digest, RFC 9068 claims, one RS256 crypto.sign (callback), JSON; no framework, storage, logs or metrics (for reference)",
+        floor: `bench/support/floor-server.ts: node:http, Basic + one HMAC digest, RFC 9068 claims, one RS256 crypto.sign (callback), JSON; no framework, storage, logs or metrics (for reference); libuv thread pool: ${peerPool}`,
         request: `POST /token, Authorization: Basic (client_secret_basic), ${BODY}`,
-        latchkey: "functions/local/server.ts listen() in its own process, storage emulators in a third process",
-        oidcProvider: "oidc-provider 9, NODE_ENV=production, clientCredentials + resourceIndicators (accessTokenFormat jwt, RS256), in-memory adapter, node:http",
+        latchkey: `functions/local/server.ts listen() in its own process, started as npm start starts it (libuv thread pool: ${stack.issuer.ready.threadPoolSize ?? "4 (node's default)"} threads), storage emulators in a third process`,
+        oidcProvider: `oidc-provider 9, NODE_ENV=production, clientCredentials + resourceIndicators (accessTokenFormat jwt, RS256), in-memory adapter, node:http, libuv thread pool: ${peerPool}`,
       },
       tokens,
       rs256CryptoSign: { ...rs256, form: "crypto.sign callback (libuv thread pool)", key: "RSA-2048" },

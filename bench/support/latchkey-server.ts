@@ -15,6 +15,8 @@ import { serveParent } from "./child.js";
 export interface LatchkeyReady {
   url: string;
   keyCacheSeconds: number;
+  /** libuv's pool size this process started with (set by npm start's preload unless given). */
+  threadPoolSize: string | undefined;
 }
 
 async function main(): Promise<void> {
@@ -26,7 +28,7 @@ async function main(): Promise<void> {
   await issuer.clients.digester.ensurePepper();
   const server = await listen(issuer, port);
   serveParent(
-    { url, keyCacheSeconds: config.keyCacheSeconds } satisfies LatchkeyReady,
+    { url, keyCacheSeconds: config.keyCacheSeconds, threadPoolSize: process.env.UV_THREADPOOL_SIZE } satisfies LatchkeyReady,
     {
       createClient: async (input) => {
         const { client, clientSecret } = await issuer.clients.create(input as NewClient);
