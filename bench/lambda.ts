@@ -96,6 +96,19 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
     LATCHKEY_REFRESH_MAX_USES: "1000000",
     BENCH_LAMBDA_ENTRY: bundle.entry,
   }, { discardStdout: true, nodeArgs: process.env.BENCH_LAMBDA_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [] });
+  // For reference beside the target: the same bundle with its records off (no metric records,
+  // so no stdout write per invocation), in its own process with its own raw signatures. The
+  // verdict stays on the handler as deployed; this says how much of the gap the write is.
+  const quiet = await startChild<{ pid: number }>("bench/support/lambda-handler-server.ts", {
+    AWS_ACCESS_KEY_ID: undefined,
+    AWS_SECRET_ACCESS_KEY: undefined,
+    ...env,
+    LATCHKEY_LOG_LEVEL: "silent",
+    BENCH_LAMBDA_ENTRY: bundle.entry,
+  }, { discardStdout: true }).catch(async (err: unknown) => {
+    await handler.stop();
+    throw err;
+  });
 
   try {
     let refreshToken = await freshRefreshToken();
@@ -114,10 +127,15 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
     // Warm-up: JIT (a warm instance has served many requests: one full round each), keyring,
     // signing key, client and pepper caches, argon2's first hash.
     const tokenBytes = (await invoke("clientCredentials", 1)).responseBytes;
-    for (const s of ["clientCredentials", "jwks", "refreshGrant"] as const) await invoke(s, INVOCATIONS);
+    // The token path four rounds' worth: with one, its CPU was still falling round by round
+    // (means 539, 465, 427, 349 µs on 2026-12-07), i.e. the JIT was still at work when measured.
+    await invoke("clientCredentials", 4 * INVOCATIONS);
+    for (const s of ["jwks", "refreshGrant"] as const) await invoke(s, INVOCATIONS);
     await invoke("login", 1);
     await handler.call("rawSign", { count: 20, form: "callback", bytes: tokenBytes });
     await handler.call("rawSign", { count: 20, form: "sync", bytes: tokenBytes });
+    await quiet.call("invoke", { event: events.clientCredentials, count: 4 * INVOCATIONS });
+    await quiet.call("rawSign", { count: 20, form: "sync", bytes: tokenBytes });
 
     if (PROFILE) {
       // BENCH_LAMBDA_PROFILE=clientCredentials (or refreshGrant, jwks): one scenario under the
@@ -136,6 +154,7 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
       rawSignCallback: [], rawSignSync: [], clientCredentials: [], refreshGrant: [], jwks: [], login: [],
     };
     const storage: Record<"clientCredentials" | "refreshGrant", StorageCounts[]> = { clientCredentials: [], refreshGrant: [] };
+    const quietRuns: Record<"rawSignSync" | "clientCredentials", InvocationStats[]> = { rawSignSync: [], clientCredentials: [] };
     // The signing input of a real token is about its length minus the signature.
     const signedBytes = Math.max(200, tokenBytes - 400);
     for (let r = 0; r < ROUNDS; r++) {
@@ -147,6 +166,8 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
       }
       runs.jwks.push(await invoke("jwks", INVOCATIONS));
       runs.rawSignCallback.push(await handler.call<InvocationStats>("rawSign", { count: INVOCATIONS, form: "callback", bytes: signedBytes }));
+      quietRuns.rawSignSync.push(await quiet.call<InvocationStats>("rawSign", { count: INVOCATIONS, form: "sync", bytes: signedBytes }));
+      quietRuns.clientCredentials.push(await quiet.call<InvocationStats>("invoke", { event: events.clientCredentials, count: INVOCATIONS }));
     }
     runs.login.push(await invoke("login", LOGINS));
     const memory = await handler.call<{ rss: number; heapUsed: number }>("memory");
@@ -157,6 +178,9 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
     const raw = agg.rawSignSync;
     const ratio = (s: Aggregate) => round(s.cpuMicrosP50 / raw.cpuMicrosP50, 2);
     const meanRatio = (s: Aggregate) => round(s.cpuMicrosMean / raw.cpuMicrosMean, 2);
+    const quietCc = aggregate(quietRuns.clientCredentials);
+    const quietRaw = aggregate(quietRuns.rawSignSync);
+    const withoutRecords = round(quietCc.cpuMicrosP50 / quietRaw.cpuMicrosP50, 2);
     const perToken = (s: "clientCredentials" | "refreshGrant") => storagePerToken(storage[s], agg[s].ok);
     const cc = agg.clientCredentials;
     const ccStorage = perToken("clientCredentials");
@@ -185,7 +209,7 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
     const targets: Record<string, Verdict> = {
       lambdaClientCredentialsCpuVsRawSign: verdict(
         ratio(cc),
-        `<= 1.15x the CPU of one raw RS256 crypto.sign (synchronous, as the handler signs on Lambda) in the same process, median per invocation: ${cc.cpuMicrosP50} µs vs ${raw.cpuMicrosP50} µs (means ${cc.cpuMicrosMean} vs ${raw.cpuMicrosMean})`,
+        `<= 1.15x the CPU of one raw RS256 crypto.sign (synchronous, as the handler signs on Lambda) in the same process, median per invocation: ${cc.cpuMicrosP50} µs vs ${raw.cpuMicrosP50} µs (means ${cc.cpuMicrosMean} vs ${raw.cpuMicrosMean}); for reference, the same bundle without its metric records' one stdout write per invocation: ${withoutRecords}x (${quietCc.cpuMicrosP50} vs ${quietRaw.cpuMicrosP50} µs)`,
         ratio(cc) <= 1.15 && cc.failures === 0,
       ),
       lambdaJwksCpuMicros: verdict(
@@ -226,6 +250,13 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
           cpuOverRawSign: ratio(agg.refreshGrant),
           cpuBeyondRawSignMicros: { median: agg.refreshGrant.cpuMicrosP50 - raw.cpuMicrosP50, mean: agg.refreshGrant.cpuMicrosMean - raw.cpuMicrosMean },
         },
+        clientCredentialsWithoutRecordsForReference: {
+          how: "the same bundle in a second handler process at LATCHKEY_LOG_LEVEL=silent (no metric records, so no stdout write per invocation), interleaved with the rounds above, against raw signatures in that process",
+          ...quietCc,
+          rawRs256SignSyncCpuMicrosP50: quietRaw.cpuMicrosP50,
+          cpuOverRawSign: withoutRecords,
+          cpuBeyondRawSignMicros: { median: quietCc.cpuMicrosP50 - quietRaw.cpuMicrosP50 },
+        },
         jwks: agg.jwks,
         login: { ...agg.login, note: "argon2id verify (m=19 MiB, t=2) + one refresh family write + one signature" },
         handlerProcessMemory: { rssMb: round(memory.rss / 2 ** 20, 1), heapUsedMb: round(memory.heapUsed / 2 ** 20, 1) },
@@ -254,6 +285,7 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
     return { report, targets };
   } finally {
     await handler.stop();
+    await quiet.stop();
   }
 }
 
