@@ -26,10 +26,11 @@
  */
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { startChild, type Child } from "./support/child.js";
+import type { Child } from "./support/child.js";
 import { machine, startStack, stopOnSignal } from "./support/stack.js";
 import { clientCredentialsEvent, coldStart, httpApiEvent } from "./support/cold-start.js";
 import type { InvocationStats } from "./support/lambda-handler-server.js";
+import { startLambdaHandler } from "./support/lambda-handler.js";
 
 const DIRS = (process.env.BENCH_AB ?? "dist/lambda").split(/\s+/).filter(Boolean);
 const BLOCKS = Number(process.env.BENCH_AB_BLOCKS ?? 16);
@@ -63,14 +64,11 @@ async function main(): Promise<void> {
     const event = SCENARIO === "jwks" ? httpApiEvent("GET", "/.well-known/jwks.json") : tokenEvent;
     for (const dir of DIRS) {
       handlers.push(
-        await startChild<{ pid: number }>("bench/support/lambda-handler-server.ts", {
-          AWS_ACCESS_KEY_ID: undefined,
-          AWS_SECRET_ACCESS_KEY: undefined,
+        await startLambdaHandler(`${dir}/index.mjs`, {
           ...stack.storageEnv,
           LATCHKEY_ISSUER: url,
           LATCHKEY_LOG_LEVEL: "info", // as deployed: the records are written
-          BENCH_LAMBDA_ENTRY: `${dir}/index.mjs`,
-        }, { discardStdout: true }),
+        }),
       );
     }
     // Warm-up: JIT, caches (as a warm instance).

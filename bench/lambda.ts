@@ -26,17 +26,19 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
-import { startChild } from "./support/child.js";
 import { registeredUser } from "./support/users.js";
 import { round, verdict, type Verdict } from "./support/load.js";
 import { countsBetween, machine, startStack, stopOnSignal, type Stack } from "./support/stack.js";
 import { bundleSizes, coldStart, coldStartNode, httpApiEvent, lambdaBundle, type ColdStartRun } from "./support/cold-start.js";
 import type { InvocationStats } from "./support/lambda-handler-server.js";
+import { startLambdaHandler } from "./support/lambda-handler.js";
 import type { StorageCounts } from "./support/emulators-server.js";
 import { cognitoM2mPerMillionUsd, costPerMillion, MEMORY_SIZES_MB, platformLogBytes, requestUnits, type HandlerTime } from "./support/cost.js";
 
 const INVOCATIONS = Number(process.env.BENCH_LAMBDA_INVOCATIONS ?? 300);
 const ROUNDS = Number(process.env.BENCH_LAMBDA_ROUNDS ?? 4);
+/** Token invocations before measuring, in each handler process (see the warm-up below). */
+const TOKEN_WARM_UP = 4 * INVOCATIONS;
 const COLD_STARTS = Number(process.env.BENCH_COLD_STARTS ?? 5);
 const PROFILE = profileScenario(process.env.BENCH_LAMBDA_PROFILE);
 const LOGINS = Math.max(3, Math.round(INVOCATIONS / 30));
@@ -86,26 +88,17 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
     }),
   };
 
-  const handler = await startChild<{ pid: number }>("bench/support/lambda-handler-server.ts", {
-    AWS_ACCESS_KEY_ID: undefined,
-    AWS_SECRET_ACCESS_KEY: undefined,
+  const handler = await startLambdaHandler(bundle.entry, {
     ...env,
     // What a deployed stack runs with (Pulumi.yaml latchkey:logLevel default).
     LATCHKEY_LOG_LEVEL: "info",
     // One refresh chain is used for every refresh invocation; the per-family cap is not the subject.
     LATCHKEY_REFRESH_MAX_USES: "1000000",
-    BENCH_LAMBDA_ENTRY: bundle.entry,
-  }, { discardStdout: true, nodeArgs: process.env.BENCH_LAMBDA_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [] });
+  }, { nodeArgs: process.env.BENCH_LAMBDA_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [] });
   // For reference beside the target: the same bundle with its records off (no metric records,
   // so no stdout write per invocation), in its own process with its own raw signatures. The
   // verdict stays on the handler as deployed; this says how much of the gap the write is.
-  const quiet = await startChild<{ pid: number }>("bench/support/lambda-handler-server.ts", {
-    AWS_ACCESS_KEY_ID: undefined,
-    AWS_SECRET_ACCESS_KEY: undefined,
-    ...env,
-    LATCHKEY_LOG_LEVEL: "silent",
-    BENCH_LAMBDA_ENTRY: bundle.entry,
-  }, { discardStdout: true }).catch(async (err: unknown) => {
+  const quiet = await startLambdaHandler(bundle.entry, { ...env, LATCHKEY_LOG_LEVEL: "silent" }).catch(async (err: unknown) => {
     await handler.stop();
     throw err;
   });
@@ -129,12 +122,12 @@ export async function lambdaFigures(stack: Stack): Promise<LambdaFigures> {
     const tokenBytes = (await invoke("clientCredentials", 1)).responseBytes;
     // The token path four rounds' worth: with one, its CPU was still falling round by round
     // (means 539, 465, 427, 349 µs on 2026-12-07), i.e. the JIT was still at work when measured.
-    await invoke("clientCredentials", 4 * INVOCATIONS);
+    await invoke("clientCredentials", TOKEN_WARM_UP);
     for (const s of ["jwks", "refreshGrant"] as const) await invoke(s, INVOCATIONS);
     await invoke("login", 1);
     await handler.call("rawSign", { count: 20, form: "callback", bytes: tokenBytes });
     await handler.call("rawSign", { count: 20, form: "sync", bytes: tokenBytes });
-    await quiet.call("invoke", { event: events.clientCredentials, count: 4 * INVOCATIONS });
+    await quiet.call("invoke", { event: events.clientCredentials, count: TOKEN_WARM_UP });
     await quiet.call("rawSign", { count: 20, form: "sync", bytes: tokenBytes });
 
     if (PROFILE) {

@@ -7,10 +7,22 @@
  *   // ... stack.issuer.ready.url ...
  *   await stack.stop();
  */
+import { readFileSync } from "node:fs";
 import { loadavg, cpus } from "node:os";
 import { startChild, type Child } from "./child.js";
 import type { EmulatorsReady, StorageCounts } from "./emulators-server.js";
 import type { LatchkeyReady } from "./latchkey-server.js";
+
+/**
+ * The node flags package.json's start script puts before `--import tsx` (which startChild adds
+ * itself): the preloads, read from the script so the bench's server cannot drift from it.
+ */
+function npmStartPreloads(): string[] {
+  const words = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: { start: string } }).scripts.start.split(/\s+/);
+  const end = words.indexOf("--import");
+  if (words[0] !== "node" || end < 0) throw new Error(`package.json's start script is not "node <flags> --import tsx <entry>": ${words.join(" ")}`);
+  return words.slice(1, end);
+}
 
 export interface Stack {
   emulators: Child<EmulatorsReady>;
@@ -44,8 +56,8 @@ export async function startStack(issuerEnv: Record<string, string> = {}): Promis
       ...issuerEnv,
     }, {
       // e.g. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the issuer alone.
-      // The preload `npm start` runs first (the thread pool sized to the cores).
-      nodeArgs: ["--require", "./functions/local/thread-pool.cjs", ...(process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [])],
+      // Started as `npm start` starts the server (its preload sizes the thread pool to the cores).
+      nodeArgs: [...npmStartPreloads(), ...(process.env.BENCH_SERVER_NODE_ARGS?.split(/\s+/).filter(Boolean) ?? [])],
       // The issuer writes a metric record per response to stdout (as on Lambda; it pays for
       // the writes), but relaying them through this process would load the load generator.
       discardStdout: true,
