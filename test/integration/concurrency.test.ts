@@ -1,8 +1,11 @@
-/** Races that must have exactly one winner: registrations of one name, refreshes of one token. */
+/**
+ * Races that must have exactly one winner: registrations of one name, refreshes of one token.
+ * Each is a race of conditional writes, so it runs where those are atomic (atomicConditionalWrites).
+ */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GOOD_PASSWORD, post, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
+import { atomicConditionalWrites, GOOD_PASSWORD, post, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
 
-describe.skipIf(skipIntegration)("concurrency", () => {
+describe.skipIf(skipIntegration || !atomicConditionalWrites)("concurrency", () => {
   let t: TestIssuer;
   beforeAll(async () => {
     t = await startTestIssuer();

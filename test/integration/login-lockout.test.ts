@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../functions/config.js";
 import { createAwsClients } from "../../functions/storage/aws.js";
 import { LoginThrottle } from "../../functions/users/login-throttle.js";
-import { backend, GOOD_PASSWORD, post, provisionedEnv, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
+import { atomicConditionalWrites, GOOD_PASSWORD, post, provisionedEnv, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
 
 const WRONG = "not the password, not even close";
 
@@ -26,11 +26,8 @@ describe.skipIf(skipIntegration)("login lockout", () => {
   });
   afterAll(() => t?.close());
 
-  // moto_server serves requests on threads (moto/server.py: run_simple(..., threaded=True)) and its
-  // DynamoDB backend takes no lock, so there a conditional update is check-then-write and two
-  // concurrent ones can both pass: an emulator race, not ours. DynamoDB (and dynalite, the embedded
-  // backend) evaluate a condition and write atomically. The sequential tests below run on moto too.
-  it.skipIf(backend.name === "moto")("of 100 concurrent wrong guesses evaluates at most 5, and the right password after them gets 429", async () => {
+  // A race of conditional writes (atomicConditionalWrites); the sequential tests below run on moto too.
+  it.skipIf(!atomicConditionalWrites)("of 100 concurrent wrong guesses evaluates at most 5, and the right password after them gets 429", async () => {
     const username = await registered();
     const verify = vi.spyOn(t.issuer.users.hashing, "verify");
     try {

@@ -9,7 +9,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { flushOutput, onLogLine } from "../../functions/log.js";
 import { AUDIT_EVENTS } from "../../functions/observability/audit.js";
-import { backend, GOOD_PASSWORD, post, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
+import { atomicConditionalWrites, GOOD_PASSWORD, post, skipIntegration, startTestIssuer, uniqueName, type TestIssuer } from "../support/issuer.js";
 
 type Line = Record<string, any>;
 
@@ -157,11 +157,9 @@ describe.skipIf(skipIntegration)("operations: logs, metrics and the audit trail"
     const rotated = await post(`${t.url}/refresh`, { refresh_token: spent });
     expect(rotated.status).toBe(200);
     secrets.add(rotated.json.refresh_token);
-    // moto_server's conditional updates are check-then-write under concurrency, so two concurrent
-    // ones can both pass there (an emulator race: test/integration/login-lockout.test.ts); it
-    // replays in turn. DynamoDB and dynalite write conditionally and atomically: at once.
+    // Where conditional writes are not atomic (moto: atomicConditionalWrites) it replays in turn.
     const replay = () => post(`${t.url}/refresh`, { refresh_token: spent });
-    const replays = backend.name === "moto" ? [await replay(), await replay(), await replay()] : await Promise.all([1, 2, 3].map(replay));
+    const replays = !atomicConditionalWrites ? [await replay(), await replay(), await replay()] : await Promise.all([1, 2, 3].map(replay));
     expect(replays.map((r) => r.status)).toEqual([400, 400, 400]);
     const later = await post(`${t.url}/refresh`, { refresh_token: rotated.json.refresh_token });
     expect(later.status).toBe(400);
@@ -172,8 +170,8 @@ describe.skipIf(skipIntegration)("operations: logs, metrics and the audit trail"
     expect(emf("RefreshReuseDetected").length).toBeGreaterThan(0);
   });
 
-  // A deliberate race of conditional writes: not on moto, whose updates are not atomic (above).
-  it.skipIf(backend.name === "moto")("refresh.reuse_detected: once when concurrent replays all read the family before any of them revokes it", async () => {
+  // A deliberate race of conditional writes (atomicConditionalWrites).
+  it.skipIf(!atomicConditionalWrites)("refresh.reuse_detected: once when concurrent replays all read the family before any of them revokes it", async () => {
     // Hold every family-revoking write until all three replays have reached it: a real race.
     let arrived = 0;
     let release!: () => void;

@@ -17,6 +17,13 @@ export interface BackendInfo {
   s3Endpoint?: string | undefined;
   /** Set when the backend could not start; suites skip with this message. */
   skipReason?: string | undefined;
+  /**
+   * Set (false) when the backend does not evaluate a write's condition and write atomically, as
+   * DynamoDB, dynalite and LocalStack do. moto_server serves requests on threads (moto/server.py:
+   * run_simple(..., threaded=True)) and its DynamoDB backend takes no lock, so two concurrent
+   * conditional writes can both pass there: an emulator race, not ours.
+   */
+  atomicConditionalWrites?: false | undefined;
 }
 
 export interface Backend {
@@ -73,7 +80,7 @@ export async function startMoto(): Promise<Backend> {
     await new Promise((r) => setTimeout(r, 200));
   }
   return {
-    info: { name: "moto", region, dynamodbEndpoint: url, s3Endpoint: url },
+    info: { name: "moto", region, dynamodbEndpoint: url, s3Endpoint: url, atomicConditionalWrites: false },
     stop: async () => {
       child.kill("SIGTERM");
     },

@@ -24,6 +24,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     process.stderr.write(`\n[latchkey] integration tests SKIPPED on backend ${backend.info.name}: ${backend.info.skipReason}\n\n`);
   } else {
     process.stderr.write(`[latchkey] integration backend: ${backend.info.name}\n`);
+    if (backend.info.atomicConditionalWrites === false) {
+      process.stderr.write(`[latchkey] ${backend.info.name} does not write conditionally and atomically: the tests that race conditional writes SKIP on it\n`);
+    }
   }
   project.provide("backend", backend.info);
   const capture = mkdtempSync(join(tmpdir(), "latchkey-log-capture-"));

@@ -14,6 +14,12 @@ import { rememberSecret } from "./log-capture.js";
 export const backend = inject("backend");
 /** Use as `describe.skipIf(skipIntegration)` so an unavailable backend skips with its reason. */
 export const skipIntegration = Boolean(backend.skipReason);
+/**
+ * Whether the backend writes conditionally and atomically, as DynamoDB does (not moto_server:
+ * BackendInfo.atomicConditionalWrites). Tests that race conditional writes on purpose run only
+ * where it holds: `it.skipIf(!atomicConditionalWrites)`.
+ */
+export const atomicConditionalWrites = backend.atomicConditionalWrites !== false;
 
 export interface TestIssuer {
   url: string;
