@@ -1,7 +1,7 @@
 /**
  * Chooses the storage backend for the integration suite. One suite, four backends:
  * - embedded (default): dynalite + s3rver in-process;
- * - moto: `moto_server` on loopback (stricter: TTL, SSE-KMS, versioning, conditional writes);
+ * - moto: `moto_server` on loopback (stricter: TTL, SSE-KMS, versioning, condition expressions; not atomic);
  * - localstack: @testcontainers/localstack, opt-in, needs a Docker engine;
  * - endpoint: any endpoint given by AWS_ENDPOINT_URL.
  * Select with LATCHKEY_TEST_BACKEND; AWS_ENDPOINT_URL alone selects "endpoint".
